@@ -1,0 +1,109 @@
+"""The recording schema: what every session recording holds, a validator, and netCDF save/load.
+
+Dims: ``episode``, ``trial``, ``step`` (a trial has ``steps_per_trial`` steps), ``action``, ``unit``
+(network units, or a baseline's latent variables), plus task-specific ones such as ``arm``.
+
+Required variables (all with ``long_name`` and ``units``):
+
+============  =================================  ===========================================
+name          dims                               meaning
+============  =================================  ===========================================
+choice        (episode, trial)                   action at the trial's choice period (int8, flags)
+reward        (episode, trial)                   reward summed over the trial's steps
+step_action   (episode, step)                    action at every step (int8, flags)
+step_reward   (episode, step)                    reward after each step's action
+policy        (episode, step, action)            action probabilities
+value         (episode, step)                    V_t (NaN for subjects without one)
+rpe           (episode, step)                    δ_t = r_t + γ·V_{t+1} − V_t (or the subject's own)
+============  =================================  ===========================================
+
+Optional: ``hidden`` and ``cell`` (episode, step, unit); the task's latents on (episode, trial, ...),
+e.g. ``reward_prob`` (episode, trial, arm). Step coordinates ``step_trial`` and ``step_period`` map
+steps to trials and periods. Provenance attrs: task, task_config (JSON), subject, subject_config
+(JSON), seed, gamma, neurometarl_version, created, schema_version.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+import xarray as xr
+
+from .. import __version__
+from ..errors import DataError
+
+SCHEMA_VERSION = "1"
+
+REQUIRED = {
+    "choice": ("episode", "trial"),
+    "reward": ("episode", "trial"),
+    "step_action": ("episode", "step"),
+    "step_reward": ("episode", "step"),
+    "policy": ("episode", "step", "action"),
+    "value": ("episode", "step"),
+    "rpe": ("episode", "step"),
+}
+OPTIONAL = {"hidden": ("episode", "step", "unit"), "cell": ("episode", "step", "unit")}
+REQUIRED_ATTRS = ("task", "task_config", "subject", "seed", "neurometarl_version", "created", "schema_version")
+
+
+class RecordingSchemaError(DataError):
+    """A dataset is not a valid neurometarl recording; the message lists every problem."""
+
+
+def provenance(**attrs) -> dict:
+    """Provenance attrs common to everything neurometarl writes (version and creation time added)."""
+    clean = {k: ("" if v is None else v) for k, v in attrs.items()}
+    return {
+        "neurometarl_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **clean,
+    }
+
+
+def validate_recording(ds: xr.Dataset) -> xr.Dataset:
+    """Check ``ds`` against the recording schema; return it unchanged or raise
+    :class:`RecordingSchemaError` naming every missing or malformed variable and attribute."""
+    if not isinstance(ds, xr.Dataset):
+        raise RecordingSchemaError(f"a recording must be an xarray.Dataset, got {type(ds).__name__}")
+    problems = []
+    for name, dims in {**REQUIRED, **{k: v for k, v in OPTIONAL.items() if k in ds}}.items():
+        if name not in ds:
+            problems.append(f"missing variable {name!r} {dims}")
+            continue
+        if ds[name].dims[: len(dims)] != dims:
+            problems.append(f"variable {name!r} has dims {ds[name].dims}, expected {dims}")
+        for attr in ("long_name", "units"):
+            if attr not in ds[name].attrs:
+                problems.append(f"variable {name!r} lacks the {attr!r} attribute")
+    problems += [f"missing attribute {a!r}" for a in REQUIRED_ATTRS if a not in ds.attrs]
+    if not problems and ds.sizes["episode"] == 0:
+        problems.append("the recording has no episodes")
+    if problems:
+        raise RecordingSchemaError("not a valid neurometarl recording: " + "; ".join(problems))
+    return ds
+
+
+def save_recording(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Validate and write ``ds`` as netCDF (written to a temporary name, then renamed)."""
+    validate_recording(ds)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    ds.to_netcdf(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_recording(path: str | os.PathLike) -> xr.Dataset:
+    """Read and validate a recording written by :func:`save_recording`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no recording at {path}")
+    try:
+        ds = xr.load_dataset(path)
+    except Exception as err:  # netCDF/HDF5 raise many types for a damaged file
+        raise RecordingSchemaError(f"{path} is not a readable netCDF recording ({type(err).__name__}: {err})") from None
+    return validate_recording(ds)

@@ -1,0 +1,42 @@
+"""What the lab needs from a subject: trained networks and baseline models alike.
+
+A subject plays ``batch_size`` episodes in lockstep. The lab calls, for every step,
+
+    record = subject.act(obs, info)        # record["policy"]: (batch, n_actions) probabilities
+    action = sample(record["policy"])
+    obs, reward, done, next_info = task.step(action)
+    extra = subject.observe(action, reward, info)   # the subject learns (inside the episode)
+
+``act`` may also return ``hidden`` (batch, n_units), ``cell`` (batch, n_units) and ``value`` (batch,);
+baselines put their latent variables (posterior means, Q-values...) in ``hidden`` with ``unit_names``
+naming them, so every unit analysis runs on networks and models alike. ``observe`` may return a dict
+with ``rpe`` (batch,) when the subject has its own prediction error; otherwise the lab computes
+δ_t = r_t + γ·V_{t+1} − V_t from ``value`` with the subject's ``gamma``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from ..tasks import Task
+
+
+@runtime_checkable
+class Subject(Protocol):
+    name: str
+    #: discount used for the lab's RPE; ``None`` when the subject reports its own RPE or has no value
+    gamma: float | None
+    #: names of the ``hidden`` entries (units or latents); empty when the subject has none
+    unit_names: tuple[str, ...]
+
+    def reset(self, task: Task, generator: torch.Generator) -> None: ...
+
+    def act(self, obs: torch.Tensor, info: dict) -> dict[str, torch.Tensor]: ...
+
+    def observe(self, action: torch.Tensor, reward: torch.Tensor, info: dict) -> dict[str, torch.Tensor] | None: ...
+
+    def describe(self) -> dict:
+        """JSON-serialisable description written into the recording's provenance."""
+        ...
