@@ -11,7 +11,8 @@ import functools
 import numpy as np
 import torch
 
-from ..tasks import ConfigError, Task
+from ..errors import ConfigError
+from ..tasks import Task
 
 
 class BanditSubject:

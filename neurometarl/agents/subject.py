@@ -1,0 +1,58 @@
+"""A trained network as a lab subject: weights frozen, activity recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch.nn import functional as F
+
+from .checkpoint import load_checkpoint
+from .network import RecurrentAgent
+
+
+class AgentSubject:
+    """Plays a task with a frozen :class:`RecurrentAgent`, recording ``hidden``, ``cell``, ``value``, ``policy``.
+
+    Parameters
+    ----------
+    agent : the trained network.
+    gamma : discount for the lab's RPE (the training γ).
+    name : label written into recordings (e.g. the checkpoint path).
+    """
+
+    def __init__(self, agent: RecurrentAgent, gamma: float, name: str = "agent", description: dict | None = None):
+        self.agent, self.gamma, self.name = agent.eval(), gamma, name
+        self.unit_names = tuple(f"unit{i:03d}" for i in range(agent.n_units))
+        self._description = description or {}
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "cpu") -> "AgentSubject":
+        ckpt = load_checkpoint(path, device)
+        return cls(ckpt.agent, ckpt.config.gamma, name=str(ckpt.path),
+                   description={"checkpoint": str(ckpt.path), "checkpoint_sha256": ckpt.sha256,
+                                "train_config": dataclasses.asdict(ckpt.config), "iteration": ckpt.iteration})
+
+    def reset(self, task, generator):
+        b, dev = task.batch_size, task.device
+        self.n_actions = task.n_actions
+        self.state = self.agent.initial_state(b)
+        self.prev_action = torch.zeros(b, task.n_actions, device=dev)
+        self.prev_reward = torch.zeros(b, device=dev)
+
+    @torch.no_grad()
+    def act(self, obs, info):
+        x = self.agent.make_input(obs, self.prev_action, self.prev_reward, info["trial"])
+        logits, value, h, self.state = self.agent(x, self.state)
+        record = {"policy": torch.softmax(logits, 1), "hidden": h, "value": value}
+        if len(self.state) == 2:
+            record["cell"] = self.state[1]
+        return record
+
+    def observe(self, action, reward, info):
+        self.prev_action = F.one_hot(action, self.n_actions).float()
+        self.prev_reward = reward
+        return None
+
+    def describe(self) -> dict:
+        return {"name": self.name, **self._description}

@@ -1,0 +1,203 @@
+"""The long-format trial table: one row per trial, the one format every behavioural model and
+descriptive analysis reads, whether the trials come from an animal, a person, a trained network or a
+baseline model.
+
+Columns
+-------
+============  ========  ===========================================================================
+column        required  meaning
+============  ========  ===========================================================================
+subject       yes       subject id (animal, participant, network seed, episode...)
+trial         yes       trial number; rows are ordered by (subject, session, trial)
+choice        yes       first-stage / bandit choice: 0 = left, 1 = right
+reward        yes       reward earned on the trial (0/1 for Bernoulli tasks)
+session       no        session id within subject (default 0); learning resets at session starts
+transition    two-step  1 = common transition, 0 = rare
+state2        no        second-stage state reached (0/1); must be a fixed function of choice and
+                        transition within a subject
+choice2       no        second-stage choice (0/1)
+forced        no        1 = instructed trial: the subject learns from it but its choice is not
+                        modelled (and it is not a "current" trial in stay analyses)
+violation     no        1 = aborted trial: no choice to model, no learning, breaks trial-to-trial
+                        analyses (its choice and reward may be missing)
+magnitude_left, magnitude_right   no   reward magnitudes shown before the choice (Behrens task)
+============  ========  ===========================================================================
+
+:func:`validate_table` checks all of this and raises :class:`~neurometarl.errors.DataError` naming the
+column and the offending rows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+REQUIRED_COLUMNS = ("subject", "trial", "choice", "reward")
+TWOSTEP_COLUMNS = ("transition",)
+BINARY_COLUMNS = ("choice", "transition", "state2", "choice2", "forced", "violation")
+OPTIONAL_COLUMNS = ("session", "state2", "choice2", "forced", "violation", "magnitude_left", "magnitude_right")
+KINDS = ("bandit", "twostep", None)
+
+
+def _rows(mask: np.ndarray | pd.Series, index: pd.Index, limit: int = 10) -> str:
+    """'rows [3, 7, 12] (and 40 more)' for the table rows where ``mask`` is true."""
+    labels = list(index[np.asarray(mask, bool)])
+    text = ", ".join(str(x) for x in labels[:limit])
+    more = f" (and {len(labels) - limit} more)" if len(labels) > limit else ""
+    return f"rows [{text}]{more}"
+
+
+def validate_table(table: pd.DataFrame, kind: str | None = None) -> pd.DataFrame:
+    """Check a trial table and return a clean copy, sorted by (subject, session, trial).
+
+    Parameters
+    ----------
+    table : DataFrame with the columns described in :mod:`neurometarl.data.table`.
+    kind : ``"bandit"``, ``"twostep"`` (requires ``transition``) or ``None`` (two-step when a
+        ``transition`` column is present).
+
+    Returns
+    -------
+    DataFrame (n_rows, n_columns) with ``session``, ``forced`` and ``violation`` filled in (0 when
+    absent), integer codes for the binary columns (-1 where a violation trial has no value), and the
+    original row labels kept as the index so errors and predictions refer to the caller's rows.
+
+    Raises
+    ------
+    DataError
+        For a missing column, a non-binary code, a missing or non-finite value on a non-violation
+        trial, duplicated (subject, session, trial) rows, a subject with no usable trials, or a
+        ``state2`` that is not a fixed function of ``choice`` and ``transition``.
+    """
+    if kind not in KINDS:
+        raise DataError(f"kind must be one of {KINDS}, got {kind!r}")
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"a trial table must be a pandas DataFrame, got {type(table).__name__}")
+    if kind is None:
+        kind = "twostep" if "transition" in table.columns else "bandit"
+    required = REQUIRED_COLUMNS + (TWOSTEP_COLUMNS if kind == "twostep" else ())
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"the trial table lacks required column(s) {missing}; it has {list(table.columns)}. "
+            f"A {kind} table needs {list(required)}"
+        )
+    if len(table) == 0:
+        raise DataError("the trial table has no rows")
+    df = table.copy()
+    if isinstance(df["subject"].dtype, pd.CategoricalDtype):
+        empty = [c for c in df["subject"].cat.categories if not (df["subject"] == c).any()]
+        if empty:
+            raise DataError(f"subject(s) {empty} have no trials (unused categories of column 'subject')")
+        df["subject"] = df["subject"].astype(df["subject"].cat.categories.dtype)
+    if df["subject"].isna().any():
+        raise DataError(f"column 'subject' is missing at {_rows(df['subject'].isna(), df.index)}")
+    if "session" not in df:
+        df["session"] = 0
+    for col in ("forced", "violation"):
+        if col not in df:
+            df[col] = 0
+    for col in ("trial", "session"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | (values != np.round(values))
+        if bad.any():
+            raise DataError(f"column {col!r} must hold whole numbers; bad values at {_rows(bad, df.index)}")
+        df[col] = values.astype(np.int64)
+    for col in ("forced", "violation"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = ~values.isin([0, 1])
+        if bad.any():
+            raise DataError(f"column {col!r} must be 0 or 1; bad values {sorted(set(df.loc[bad, col].astype(str)))[:5]} at {_rows(bad, df.index)}")
+        df[col] = values.astype(np.int8)
+    used = df["violation"] == 0
+
+    for col in [c for c in BINARY_COLUMNS if c in df and c not in ("forced", "violation")]:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = used & ~values.isin([0, 1])
+        if bad.any():
+            shown = sorted(set(df.loc[bad, col].astype(str)))[:5]
+            raise DataError(
+                f"column {col!r} must be 0 or 1 (0 = left/rare, 1 = right/common) on every non-violation "
+                f"trial; found {shown} at {_rows(bad, df.index)}"
+            )
+        df[col] = values.where(values.isin([0, 1]), -1).astype(np.int8)
+    for col in ["reward"] + [c for c in ("magnitude_left", "magnitude_right") if c in df]:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = used & ~np.isfinite(values.to_numpy(float))
+        if bad.any():
+            raise DataError(f"column {col!r} is missing or not a finite number at {_rows(bad, df.index)}")
+        df[col] = values.astype(float)
+
+    dup = df.duplicated(["subject", "session", "trial"], keep=False)
+    if dup.any():
+        raise DataError(f"(subject, session, trial) is repeated at {_rows(dup, df.index)}; each trial needs one row")
+    usable = df.loc[used & (df["forced"] == 0)].groupby("subject", sort=False).size()
+    idle = [s for s in pd.unique(df["subject"]) if usable.get(s, 0) == 0]
+    if idle:
+        raise DataError(f"subject(s) {idle} have no usable trials (every row is a violation or forced)")
+
+    df = df.sort_values(["subject", "session", "trial"], kind="stable")
+    if kind == "twostep" and "state2" in df:
+        canonical = np.where(df["transition"] == 1, df["choice"], 1 - df["choice"])
+        same = pd.Series(canonical == df["state2"], index=df.index)[df["violation"] == 0]
+        agree = same.groupby(df["subject"]).transform(lambda s: s.mean() >= 0.5)
+        bad = same != agree
+        if bad.any():
+            raise DataError(
+                "column 'state2' must follow from 'choice' and 'transition' (one fixed action→state mapping "
+                f"per subject); it does not at {_rows(bad, same.index)}"
+            )
+    return df
+
+
+def read_table(path: str | os.PathLike, kind: str | None = None) -> pd.DataFrame:
+    """Read a trial table from CSV (or tab-separated ``.tsv``/``.txt``) and validate it.
+
+    Recognised source formats are converted first: the hBayesDM example files (``subjID`` columns)
+    and the rat two-step trials file (``rat``, ``choice1`` columns; the dataset card's conversion).
+    """
+    from .datasets import convert_hbayesdm, convert_rat_twostep, detect_format
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no trial table at {path}")
+    sep = "\t" if path.suffix in (".tsv", ".txt") else ","
+    try:
+        raw = pd.read_csv(path, sep=sep)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{path} is not a readable {'tab' if sep == chr(9) else 'comma'}-separated table ({err})") from None
+    fmt = detect_format(raw)
+    if fmt == "rat_twostep":
+        raw = convert_rat_twostep(raw)
+    elif fmt is not None:
+        raw = convert_hbayesdm(raw, fmt)
+    return validate_table(raw, kind)
+
+
+def as_table(data, kind: str | None = None, **recording_options) -> pd.DataFrame:
+    """A validated trial table from a DataFrame, a recording (``xarray.Dataset``) or a file path.
+
+    ``recording_options`` go to :func:`neurometarl.data.recording_to_table` when ``data`` is a
+    recording (or a ``.nc`` path).
+    """
+    import xarray as xr
+
+    from .convert import recording_to_table
+
+    if isinstance(data, pd.DataFrame):
+        return validate_table(data, kind)
+    if isinstance(data, xr.Dataset):
+        return validate_table(recording_to_table(data, **recording_options), kind)
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if path.suffix == ".nc":
+            from ..lab import load_recording
+
+            return validate_table(recording_to_table(load_recording(path), **recording_options), kind)
+        return read_table(path, kind)
+    raise DataError(f"expected a trial table (DataFrame), a recording (xarray.Dataset) or a path, got {type(data).__name__}")

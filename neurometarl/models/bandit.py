@@ -1,0 +1,179 @@
+"""Model-free learners for two-armed bandits (and any protocol with a left/right choice).
+
+- :class:`QLearning`: Rescorla–Wagner / Q-learning with a softmax, with optional asymmetric learning
+  rates (α+ for positive, α− for negative prediction errors), forgetting of the unchosen value, an
+  exponential choice-perseveration kernel, and a lapse rate.
+- :class:`BehrensLearner`: Rescorla–Wagner over reward probability, choosing by a softmax over
+  expected value = probability × the magnitude shown on the trial (Behrens et al. 2007; spec Sim 2).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .base import BehaviouralModel, positive, real, unit
+
+
+class QLearning(BehaviouralModel):
+    """Rescorla–Wagner / Q-learning: Q_a ← Q_a + α (r − Q_a) for the chosen arm, P(a) ∝ exp(β Q_a).
+
+    Parameters
+    ----------
+    asymmetric : separate learning rates ``alpha_pos`` (δ > 0) and ``alpha_neg`` (δ < 0).
+    forgetting : the unchosen value decays toward ``q0``: Q_u ← Q_u + φ (q0 − Q_u) (``forget``).
+    perseveration : an exponential choice kernel C ← C + τ (onehot(a) − C) adds κ C_a to the
+        logits (``kappa``, ``tau``); τ = 1 is one-back perseveration.
+    lapse : P(a) = (1 − ε) softmax + ε / 2 (``lapse``).
+    q0 : initial value of both arms at every session start.
+    method, n_starts, prior, max_iter, random_state : fitting options, see
+        :class:`~neurometarl.models.base.BehaviouralModel`.
+
+    Free parameters: ``alpha`` (or ``alpha_pos``, ``alpha_neg``), ``beta``, then ``forget``,
+    ``kappa``, ``tau``, ``lapse`` when enabled.
+    """
+
+    kind = "bandit"
+    description = "Rescorla-Wagner / Q-learning with softmax (alpha, beta)"
+
+    def __init__(self, asymmetric=False, forgetting=False, perseveration=False, lapse=False, q0=0.5,
+                 method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+        self.asymmetric = asymmetric
+        self.forgetting = forgetting
+        self.perseveration = perseveration
+        self.lapse = lapse
+        self.q0 = q0
+        self.method = method
+        self.n_starts = n_starts
+        self.prior = prior
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    @property
+    def name(self) -> str:
+        """``rw`` plus a suffix per enabled component, e.g. ``rw-asymmetric-lapse``."""
+        flags = ("asymmetric", "forgetting", "perseveration", "lapse")
+        return "-".join(["rw", *(f for f in flags if getattr(self, f))])
+
+    def _parameter_specs(self):
+        specs = []
+        if self.asymmetric:
+            specs += [unit("alpha_pos", "learning rate after positive prediction errors"),
+                      unit("alpha_neg", "learning rate after negative prediction errors")]
+        else:
+            specs.append(unit("alpha", "learning rate"))
+        specs.append(positive("beta", "inverse temperature of the softmax"))
+        if self.forgetting:
+            specs.append(unit("forget", "decay of the unchosen value toward q0", init=(0.01, 0.5), prior=(-2.0, 1.5)))
+        if self.perseveration:
+            specs += [real("kappa", "weight of the choice kernel on the logits"),
+                      unit("tau", "update rate of the choice kernel")]
+        if self.lapse:
+            specs.append(unit("lapse", "probability of a random choice", init=(0.01, 0.2), prior=(-3.0, 1.5)))
+        return tuple(specs)
+
+    def _init_state(self, p, n):
+        state = {"q": torch.full((n, 2), float(self.q0), dtype=p["beta"].dtype)}
+        if self.perseveration:
+            state["kernel"] = torch.zeros(n, 2, dtype=p["beta"].dtype)
+        return state
+
+    def _logits(self, state, p, x):
+        logits = p["beta"][:, None] * state["q"]
+        if self.perseveration:
+            logits = logits + p["kappa"][:, None] * state["kernel"]
+        return logits
+
+    def _log_policy(self, state, p, x):
+        logp = torch.log_softmax(self._logits(state, p, x), -1)
+        if self.lapse:
+            eps = p["lapse"][:, None]
+            logp = torch.log((1 - eps) * logp.exp() + 0.5 * eps)
+        return logp
+
+    def _update(self, state, p, x):
+        onehot = x["choice_onehot"]
+        q = state["q"]
+        delta = x["reward"] - (q * onehot).sum(-1)
+        if self.asymmetric:
+            alpha = torch.where(delta >= 0, p["alpha_pos"], p["alpha_neg"])
+        else:
+            alpha = p["alpha"]
+        q = q + (alpha * delta)[:, None] * onehot
+        if self.forgetting:
+            q = q + p["forget"][:, None] * (1 - onehot) * (self.q0 - q)
+        new = {"q": q}
+        if self.perseveration:
+            new["kernel"] = state["kernel"] + p["tau"][:, None] * (onehot - state["kernel"])
+        return new
+
+    def _latents(self, state, p, x):
+        out = {"q_left": state["q"][:, 0], "q_right": state["q"][:, 1]}
+        if self.perseveration:
+            out["kernel_left"] = state["kernel"][:, 0]
+            out["kernel_right"] = state["kernel"][:, 1]
+        return out
+
+    def _prediction_errors(self, state, p, x):
+        return {"rpe": x["reward"] - (state["q"] * x["choice_onehot"]).sum(-1)}
+
+
+class BehrensLearner(BehaviouralModel):
+    """Rescorla–Wagner over reward probability with a softmax over expected value (probability ×
+    shown magnitude), as in Behrens et al. 2007 and the spec's Sim 2 effective-learning-rate analysis.
+
+    Uses the table's ``magnitude_left``/``magnitude_right`` (1 when absent); a trial's outcome is
+    ``reward > 0``.
+
+    Parameters
+    ----------
+    anticorrelated : the arms' probabilities are r and 1 − r, so one estimate p = P(left pays) learns
+        from every outcome (target 1 when left chose-and-won or right chose-and-lost); otherwise each
+        arm has its own estimate, updated when chosen.
+    p0 : initial estimate(s) at each session start.
+
+    Free parameters: ``alpha``, ``beta``.
+    """
+
+    kind = "bandit"
+    name = "behrens"
+    description = "RW over reward probability, softmax over probability x shown magnitude (alpha, beta)"
+
+    def __init__(self, anticorrelated=True, p0=0.5, method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+        self.anticorrelated = anticorrelated
+        self.p0 = p0
+        self.method = method
+        self.n_starts = n_starts
+        self.prior = prior
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _parameter_specs(self):
+        return (unit("alpha", "learning rate"), positive("beta", "inverse temperature on expected value"))
+
+    def _init_state(self, p, n):
+        return {"p": torch.full((n, 2), float(self.p0), dtype=p["beta"].dtype)}
+
+    def _probs(self, state):
+        return torch.stack([state["p"][:, 0], 1 - state["p"][:, 0]], -1) if self.anticorrelated else state["p"]
+
+    def _logits(self, state, p, x):
+        return p["beta"][:, None] * self._probs(state) * x["magnitude"]
+
+    def _update(self, state, p, x):
+        outcome = (x["reward"] > 0).to(state["p"].dtype)
+        if self.anticorrelated:
+            left_won = torch.where(x["choice"] == 0, outcome, 1 - outcome)
+            est = state["p"][:, 0] + p["alpha"] * (left_won - state["p"][:, 0])
+            return {"p": torch.stack([est, 1 - est], -1)}
+        onehot = x["choice_onehot"]
+        delta = outcome - (state["p"] * onehot).sum(-1)
+        return {"p": state["p"] + (p["alpha"] * delta)[:, None] * onehot}
+
+    def _latents(self, state, p, x):
+        probs = self._probs(state)
+        return {"prob_left": probs[:, 0], "prob_right": probs[:, 1],
+                "ev_left": probs[:, 0] * x["magnitude"][:, 0], "ev_right": probs[:, 1] * x["magnitude"][:, 1]}
+
+    def _prediction_errors(self, state, p, x):
+        outcome = (x["reward"] > 0).to(state["p"].dtype)
+        return {"rpe": outcome - (self._probs(state) * x["choice_onehot"]).sum(-1)}

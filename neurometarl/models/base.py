@@ -1,0 +1,474 @@
+"""The behavioural-model contract and the machinery every model shares.
+
+A model is written once, as three batched torch functions over ``rows`` (subjects × random starts ×
+folds, or episodes when it plays a task):
+
+- ``_init_state(p, n_rows)`` → dict of state tensors at a session start;
+- ``_log_policy(state, p, x)`` → (rows, 2) log-probabilities of the first-stage (bandit) choice;
+  two-step models also give ``_log_policy2(state, p, x)`` for the second-stage choice;
+- ``_update(state, p, x)`` → the new state after trial ``x`` (choice, reward, transition...).
+
+The same functions give the likelihood (a Python loop over trials, vectorised over all rows),
+per-trial latents, and a lab subject that plays a protocol (:mod:`neurometarl.models.subject`).
+The sklearn-style front end (``fit``, ``params_``, ``nll_``, ``bic_``, ``predict_proba``, ``score``,
+``latents``, ``simulate``) lives in :class:`BehaviouralModel`; fitting itself in
+:mod:`neurometarl.models.fitting`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from sklearn.base import BaseEstimator
+
+from ..errors import ConfigError, DataError
+from ..data.table import as_table
+
+DTYPE = torch.float64
+
+
+# --- parameters ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Parameter:
+    """A free parameter: its natural range, the transform to an unconstrained value, the range random
+    starts and simulations draw from, and a weak default prior in unconstrained space.
+
+    lower, upper : natural bounds. Both finite: ``lower + (upper - lower) * sigmoid(x)``; only
+        ``lower``: ``lower + exp(x)``; neither: ``x``.
+    init : (low, high) natural range for random starts and for simulated subjects.
+    prior : (mean, sd) of the Normal prior on the unconstrained value (MAP fits).
+    """
+
+    name: str
+    lower: float
+    upper: float
+    init: tuple[float, float]
+    long_name: str
+    prior: tuple[float, float] = (0.0, 1.5)
+
+    def to_natural(self, x: torch.Tensor) -> torch.Tensor:
+        if math.isfinite(self.lower) and math.isfinite(self.upper):
+            return self.lower + (self.upper - self.lower) * torch.sigmoid(x)
+        if math.isfinite(self.lower):
+            return self.lower + torch.exp(x.clamp(max=30.0))
+        return x
+
+    def to_unconstrained(self, v: np.ndarray | float) -> np.ndarray:
+        v = np.asarray(v, float)
+        if math.isfinite(self.lower) and math.isfinite(self.upper):
+            u = np.clip((v - self.lower) / (self.upper - self.lower), 1e-9, 1 - 1e-9)
+            return np.log(u) - np.log1p(-u)
+        if math.isfinite(self.lower):
+            return np.log(np.maximum(v - self.lower, 1e-12))
+        return v
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """d natural / d unconstrained at ``x`` (for delta-method standard errors)."""
+        x = np.asarray(x, float)
+        if math.isfinite(self.lower) and math.isfinite(self.upper):
+            s = 1 / (1 + np.exp(-x))
+            return (self.upper - self.lower) * s * (1 - s)
+        if math.isfinite(self.lower):
+            return np.exp(np.minimum(x, 30.0))
+        return np.ones_like(x)
+
+
+def unit(name, long_name, init=(0.05, 0.95), prior=(0.0, 1.5)):
+    return Parameter(name, 0.0, 1.0, init, long_name, prior)
+
+
+def positive(name, long_name, init=(0.5, 10.0), prior=(1.0, 1.0)):
+    return Parameter(name, 0.0, math.inf, init, long_name, prior)
+
+
+def real(name, long_name, init=(-1.0, 1.0), prior=(0.0, 1.0)):
+    return Parameter(name, -math.inf, math.inf, init, long_name, prior)
+
+
+# --- trial data as batched tensors --------------------------------------------------------------
+class TrialData:
+    """A validated trial table as padded (trial, subject) arrays.
+
+    Attributes
+    ----------
+    subjects : subject ids, in table order.
+    arrays : dict of numpy arrays (n_trials_max, n_subjects): ``choice``, ``reward``, ``transition``,
+        ``state2`` (canonical: 0 is the state commonly reached by choice 0), ``choice2``, ``lik1`` and
+        ``lik2`` (1 where that stage's choice is modelled), ``update`` (1 where learning happens),
+        ``reset`` (1 at a session start) and ``magnitude`` (n_trials_max, n_subjects, 2).
+    row_index : (n_trials_max, n_subjects) position of each trial in ``table`` (−1 for padding).
+    """
+
+    def __init__(self, table: pd.DataFrame, kind: str):
+        self.table = table
+        self.kind = kind
+        subj = table["subject"].to_numpy()
+        self.subjects = list(pd.unique(subj))
+        groups = [np.flatnonzero(subj == s) for s in self.subjects]
+        n_sub, n_max = len(groups), max(len(g) for g in groups)
+        self.n_subjects, self.n_trials = n_sub, n_max
+        self.row_index = np.full((n_max, n_sub), -1, np.int64)
+        for j, g in enumerate(groups):
+            self.row_index[: len(g), j] = g
+        pad = self.row_index < 0
+        take = np.where(pad, 0, self.row_index)
+
+        def col(name, default=0.0):
+            v = table[name].to_numpy(float) if name in table else np.full(len(table), default)
+            return np.where(pad, 0.0, v[take])
+
+        valid = (col("violation") == 0) & ~pad
+        choice = np.where(valid, col("choice"), 0).astype(np.int64)
+        self.has_choice2 = "choice2" in table and bool((table.loc[table["violation"] == 0, "choice2"] >= 0).all())
+        transition = np.where(valid, col("transition", 1.0), 1)
+        session = col("session")
+        first = np.zeros((n_max, n_sub), bool)
+        first[0] = True
+        first[1:] = session[1:] != session[:-1]
+        mags = np.stack([col("magnitude_left", 1.0), col("magnitude_right", 1.0)], -1)
+        self.arrays = {
+            "choice": choice,
+            "reward": np.where(valid, col("reward"), 0.0),
+            "transition": transition,
+            "state2": np.where(transition == 1, choice, 1 - choice),
+            "choice2": np.where(valid, col("choice2"), 0).clip(0).astype(np.int64) if self.has_choice2 else np.zeros_like(choice),
+            "lik1": (valid & (col("forced") == 0)).astype(float),
+            "lik2": valid.astype(float) if self.has_choice2 else np.zeros((n_max, n_sub)),
+            "update": valid.astype(float),
+            "reset": first & ~pad,
+            "magnitude": mags,
+        }
+        self.n_choices = self.arrays["lik1"].sum(0) + self.arrays["lik2"].sum(0)  # (n_subjects,)
+
+    def rows(self, row_subject: np.ndarray, lik_mask: np.ndarray | None = None) -> "RowBatch":
+        """Tensors for ``rows``, row i holding subject ``row_subject[i]``; ``lik_mask`` (n_trials,
+        rows) optionally restricts which trials count in the likelihood (cross-validation, windows)."""
+        return RowBatch(self, np.asarray(row_subject, np.int64), lik_mask)
+
+
+class RowBatch:
+    """Per-trial dicts of (rows,) tensors for the likelihood loop (built once, reused every call)."""
+
+    def __init__(self, data: TrialData, row_subject: np.ndarray, lik_mask: np.ndarray | None):
+        self.n_rows = len(row_subject)
+        self.row_subject = row_subject
+        a = {k: v[:, row_subject] for k, v in data.arrays.items()}
+        if lik_mask is not None:
+            a["lik1"] = a["lik1"] * lik_mask
+            a["lik2"] = a["lik2"] * lik_mask
+        self.lik1 = torch.as_tensor(a["lik1"], dtype=DTYPE)
+        self.lik2 = torch.as_tensor(a["lik2"], dtype=DTYPE)
+        self.choice = torch.as_tensor(a["choice"])
+        self.choice2 = torch.as_tensor(a["choice2"])
+        t = {
+            "choice": self.choice,
+            "choice_onehot": torch.nn.functional.one_hot(self.choice, 2).to(DTYPE),
+            "reward": torch.as_tensor(a["reward"], dtype=DTYPE),
+            "transition": torch.as_tensor(a["transition"], dtype=DTYPE),
+            "state2": torch.as_tensor(a["state2"]),
+            "state2_onehot": torch.nn.functional.one_hot(torch.as_tensor(a["state2"]), 2).to(DTYPE),
+            "choice2": self.choice2,
+            "s2a2_onehot": torch.nn.functional.one_hot(torch.as_tensor(a["state2"] * 2 + a["choice2"]), 4).to(DTYPE),
+            "magnitude": torch.as_tensor(a["magnitude"], dtype=DTYPE),
+            "update": torch.as_tensor(a["update"], dtype=torch.bool),
+            "reset": torch.as_tensor(a["reset"], dtype=torch.bool),
+        }
+        self.n_trials = data.n_trials
+        self.steps = [{k: v[i] for k, v in t.items()} for i in range(self.n_trials)]
+        self.any_reset = a["reset"][1:].any(1).tolist() if self.n_trials > 1 else []
+        self.any_reset = [False] + self.any_reset
+        self.any_skip = (~a["update"].astype(bool)).any(1).tolist()
+
+
+def _where_state(mask: torch.Tensor, new: dict, old: dict) -> dict:
+    out = {}
+    for k, v in new.items():
+        m = mask.reshape(mask.shape + (1,) * (v.dim() - 1))
+        out[k] = torch.where(m, v, old[k])
+    return out
+
+
+# --- the estimator ------------------------------------------------------------------------------
+FIT_METHODS = ("ml", "map", "eb")
+
+
+class BehaviouralModel(BaseEstimator):
+    """Base class: subclasses set ``kind`` and ``name``, implement ``_parameter_specs``,
+    ``_init_state``, ``_logits`` (or ``_log_policy``), ``_update`` and ``_latent_names``.
+
+    Fitting hyperparameters shared by every model (sklearn style, stored untouched by ``__init__``):
+    ``method`` ('ml' maximum likelihood, 'map' with the parameters' priors, 'eb' hierarchical
+    empirical Bayes), ``n_starts`` (optimisation starts per subject, the first at the centre of each
+    parameter's ``init`` range), ``prior`` (dict name → (mean, sd) overriding default priors, in
+    unconstrained space), ``max_iter``, ``random_state``.
+    """
+
+    kind: ClassVar[str] = "bandit"
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    supports_stage2: ClassVar[bool] = False
+
+    # -- to implement ----------------------------------------------------------------------------
+    def _parameter_specs(self) -> tuple[Parameter, ...]:
+        raise NotImplementedError
+
+    def _init_state(self, p: dict[str, torch.Tensor], n_rows: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def _logits(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _log_policy(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+        return torch.log_softmax(self._logits(state, p, x), -1)
+
+    def _log_policy2(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _update(self, state: dict, p: dict, x: dict) -> dict:
+        raise NotImplementedError
+
+    def _latents(self, state: dict, p: dict, x: dict) -> dict[str, torch.Tensor]:
+        """Per-trial quantities before the choice (values), each (rows,)."""
+        raise NotImplementedError
+
+    def _prediction_errors(self, state: dict, p: dict, x: dict) -> dict[str, torch.Tensor]:
+        """Per-trial prediction errors of trial ``x`` (computed from the pre-update state)."""
+        raise NotImplementedError
+
+    # -- configuration -----------------------------------------------------------------------------
+    def _resolve(self, data: TrialData | None, task=None) -> None:
+        """Fix data-dependent settings (two-step models: which stages are modelled)."""
+        self.stage2_ = False
+
+    def _check_fit_options(self):
+        method = getattr(self, "method", "ml")
+        if method not in FIT_METHODS:
+            raise ConfigError(f"method must be one of {FIT_METHODS}, got {method!r}")
+        if getattr(self, "n_starts", 1) < 1:
+            raise ConfigError(f"n_starts must be >= 1, got {self.n_starts}")
+
+    @property
+    def param_names(self) -> list[str]:
+        return [s.name for s in self._parameter_specs()]
+
+    def specs(self) -> tuple[Parameter, ...]:
+        """The free parameters (after any data-dependent choice made by ``fit``)."""
+        return self._parameter_specs()
+
+    def priors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, sd) of each parameter's unconstrained Normal prior, overrides applied."""
+        over = getattr(self, "prior", None) or {}
+        unknown = set(over) - set(self.param_names)
+        if unknown:
+            raise ConfigError(f"prior given for unknown parameter(s) {sorted(unknown)}; {self.name} has {self.param_names}")
+        mean = np.array([over.get(s.name, s.prior)[0] for s in self.specs()], float)
+        sd = np.array([over.get(s.name, s.prior)[1] for s in self.specs()], float)
+        if (sd <= 0).any():
+            raise ConfigError(f"prior sd must be > 0, got {dict(zip(self.param_names, sd))}")
+        return mean, sd
+
+    def natural(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Unconstrained (rows, n_params) → dict of natural (rows,) parameters."""
+        return {s.name: s.to_natural(x[:, i]) for i, s in enumerate(self.specs())}
+
+    def _param_tensor(self, params) -> dict[str, torch.Tensor]:
+        """Natural parameters for the rows from a DataFrame/dict of arrays (rows,)."""
+        names = self.param_names
+        if isinstance(params, pd.Series):
+            params = params.to_frame().T
+        if isinstance(params, dict):
+            params = pd.DataFrame({k: np.atleast_1d(v) for k, v in params.items()})
+        missing = [n for n in names if n not in params]
+        if missing:
+            raise ConfigError(f"{self.name} needs parameter(s) {missing}; got {list(params.columns)}")
+        out = {}
+        for s in self.specs():
+            v = np.asarray(params[s.name], float)
+            if np.any(v < s.lower) or np.any(v > s.upper) or not np.all(np.isfinite(v)):
+                raise ConfigError(f"parameter {s.name!r} must lie in [{s.lower}, {s.upper}], got {v}")
+            out[s.name] = torch.as_tensor(v, dtype=DTYPE)
+        return out
+
+    # -- the likelihood loop -------------------------------------------------------------------------
+    def _run(self, p: dict[str, torch.Tensor], batch: RowBatch, record: bool = False):
+        """Log-likelihood of every row (rows,); with ``record`` also per-trial log-probabilities and
+        latents, each (n_trials, rows)."""
+        n = batch.n_rows
+        state = self._init_state(p, n)
+        logp1, logp2, rec = [], [], []
+        for t, x in enumerate(batch.steps):
+            if batch.any_reset[t]:
+                state = _where_state(x["reset"], self._init_state(p, n), state)
+            lp = self._log_policy(state, p, x)
+            logp1.append(lp)
+            if self.stage2_:
+                logp2.append(self._log_policy2(state, p, x))
+            if record:
+                rec.append({**self._latents(state, p, x), **self._prediction_errors(state, p, x)})
+            new = self._update(state, p, x)
+            state = _where_state(x["update"], new, state) if batch.any_skip[t] else new
+        lp1 = torch.stack(logp1)  # (T, rows, 2)
+        chosen1 = lp1.gather(2, batch.choice[..., None])[..., 0]
+        ll = (chosen1 * batch.lik1).sum(0)
+        out = {"logp1": lp1}
+        if self.stage2_:
+            lp2 = torch.stack(logp2)
+            ll = ll + (lp2.gather(2, batch.choice2[..., None])[..., 0] * batch.lik2).sum(0)
+            out["logp2"] = lp2
+        if record:
+            out["latents"] = {k: torch.stack([r[k] for r in rec]) for k in rec[0]}
+        return ll, out
+
+    def loglik(self, x: torch.Tensor, batch: RowBatch) -> torch.Tensor:
+        """Log-likelihood (rows,) at unconstrained parameters ``x`` (rows, n_params)."""
+        return self._run(self.natural(x), batch)[0]
+
+    # -- sklearn front end ---------------------------------------------------------------------------
+    def _table(self, data, **recording_options) -> pd.DataFrame:
+        return as_table(data, self.kind, **recording_options)
+
+    def fit(self, data, y=None, **recording_options):
+        """Fit every subject in ``data`` (trial table, recording or path); returns ``self``.
+
+        Sets ``params_`` (DataFrame, subject × parameter, natural units), ``params_se_`` (delta-method
+        standard errors from the Hessian), ``subject_fits_`` (per subject: parameters, nll, n_choices,
+        aic, bic, converged), ``nll_``, ``aic_``, ``bic_`` (totals over subjects), ``n_choices_``; for
+        ``method='eb'`` also ``group_mean_``, ``group_sd_`` (unconstrained) and ``ibic_``.
+        """
+        from .fitting import fit_model
+
+        self._check_fit_options()
+        data = TrialData(self._table(data, **recording_options), self.kind)
+        self._resolve(data)
+        fit_model(self, data)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "params_"):
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet: call fit(data) first")
+
+    def _rows_for(self, data: TrialData) -> tuple[RowBatch, dict]:
+        self._check_fitted()
+        unknown = [s for s in data.subjects if s not in self.params_.index]
+        if unknown:
+            raise DataError(f"no fitted parameters for subject(s) {unknown[:5]}; fitted subjects are {list(self.params_.index)[:10]}")
+        batch = data.rows(np.arange(data.n_subjects))
+        return batch, self._param_tensor(self.params_.loc[data.subjects])
+
+    def _evaluate(self, data, record=False):
+        table = self._table(data)
+        td = TrialData(table, self.kind)
+        if self.kind == "twostep" and self.stage2_ and not td.has_choice2:
+            raise DataError(f"{self.name} was fitted with second-stage choices but this table has no 'choice2'")
+        batch, p = self._rows_for(td)
+        with torch.no_grad():
+            ll, out = self._run(p, batch, record=record)
+        return table, td, batch, ll, out
+
+    def _per_row(self, td: TrialData, values: np.ndarray, table_len: int) -> np.ndarray:
+        """(n_trials, n_subjects, ...) → (n_table_rows, ...) in table order."""
+        out = np.full((table_len,) + values.shape[2:], np.nan)
+        mask = td.row_index >= 0
+        out[td.row_index[mask]] = values[mask]
+        return out
+
+    def predict_proba(self, data) -> np.ndarray:
+        """P(choice = 0) and P(choice = 1) on each trial, (n_rows, 2), rows in the validated table's
+        order (subject, session, trial); NaN on violation trials."""
+        table, td, batch, _, out = self._evaluate(data)
+        prob = self._per_row(td, out["logp1"].exp().numpy(), len(table))
+        prob[table["violation"].to_numpy() == 1] = np.nan
+        return prob
+
+    def score(self, data, y=None) -> float:
+        """Mean log-likelihood per modelled choice (higher is better)."""
+        _, td, _, ll, _ = self._evaluate(data)
+        return float(ll.sum() / td.n_choices.sum())
+
+    def loglik_per_subject(self, data) -> pd.Series:
+        """Log-likelihood of each subject's modelled choices under the fitted parameters."""
+        _, td, _, ll, _ = self._evaluate(data)
+        return pd.Series(ll.numpy(), index=pd.Index(td.subjects, name="subject"), name="loglik")
+
+    def latents(self, data):
+        """Per-trial latent variables under the fitted parameters: values before the choice, choice
+        probabilities and prediction errors.
+
+        Returns a DataFrame aligned with the validated trial table (one row per trial, NaN on violation
+        trials) for a table, or an ``xarray.Dataset`` on (episode, trial) for a recording.
+        """
+        table, td, batch, _, out = self._evaluate(data, record=True)
+        cols = {}
+        for k, v in out["latents"].items():
+            cols[k] = self._per_row(td, v.numpy(), len(table))
+        prob = self._per_row(td, out["logp1"].exp().numpy(), len(table))
+        cols["p_choose_right"] = prob[:, 1]
+        frame = pd.DataFrame(cols, index=table.index)
+        frame.loc[table["violation"].to_numpy() == 1] = np.nan
+        frame.insert(0, "subject", table["subject"].to_numpy())
+        frame.insert(1, "session", table["session"].to_numpy())
+        frame.insert(2, "trial", table["trial"].to_numpy())
+        if not isinstance(data, xr.Dataset):
+            return frame
+        n_ep, n_tr = data.sizes["episode"], data.sizes["trial"]
+        order = table.sort_index()  # recording_to_table writes episode-major rows
+        arrays = {k: (("episode", "trial"), frame.loc[order.index, k].to_numpy().reshape(n_ep, n_tr),
+                      {"long_name": self._latent_long_name(k), "units": "1" if k.startswith("p_") else "reward"})
+                  for k in frame.columns[3:]}
+        return xr.Dataset(arrays, coords={"episode": data["episode"].to_numpy(), "trial": data["trial"].to_numpy()},
+                          attrs={"model": self.name, "model_params": self.params_.to_json()})
+
+    def _latent_long_name(self, key: str) -> str:
+        return {"p_choose_right": "model probability of choosing right"}.get(key, key.replace("_", " "))
+
+    def simulate(self, task="bandit-restless", *, params=None, n_episodes: int = 1, seed: int = 0, **task_overrides) -> xr.Dataset:
+        """Play ``task`` as a lab subject and return the recording.
+
+        Parameters
+        ----------
+        task : task name or built task (any protocol with 'left'/'right' choices; two-step models need
+            a two-step protocol).
+        params : DataFrame or dict of natural parameters, one row per simulated subject; default the
+            fitted ``params_``.
+        n_episodes : episodes per subject (each a session); episode ``i`` belongs to subject
+            ``i // n_episodes``, stored in the recording's ``subject`` coordinate.
+        seed : seeds every random draw (task and choices).
+        task_overrides : task config fields, e.g. ``n_trials=200``.
+
+        Returns
+        -------
+        xarray.Dataset: a neurometarl recording with an episode-level ``subject`` coordinate, ready for
+        :func:`neurometarl.data.recording_to_table` and ``fit``.
+        """
+        from ..lab import record_session
+        from ..tasks import make_task
+        from .subject import ModelSubject
+
+        if params is None:
+            self._check_fitted()
+            params = self.params_
+        if isinstance(task, str):
+            task = make_task(task, 1, **task_overrides)
+        elif task_overrides:
+            raise ConfigError("task_overrides only apply when task is given by name")
+        self._resolve(None, task)
+        frame = params if isinstance(params, pd.DataFrame) else pd.DataFrame({k: np.atleast_1d(v) for k, v in dict(params).items()})
+        p = self._param_tensor(frame)
+        ids = frame.index.to_numpy() if isinstance(params, pd.DataFrame) else np.arange(len(frame))
+        p = {k: v.repeat_interleave(n_episodes) for k, v in p.items()}
+        subject = ModelSubject(self, p)
+        ds = record_session(subject, task, n_episodes=len(ids) * n_episodes, seed=seed)
+        return ds.assign_coords(subject=("episode", np.repeat(ids, n_episodes), {"long_name": "simulated subject"}))
+
+    def sample_params(self, n: int, random_state=None) -> pd.DataFrame:
+        """``n`` parameter sets drawn uniformly from each parameter's ``init`` range (for simulations)."""
+        from ..seeding import make_rng
+
+        rng = make_rng(random_state)
+        return pd.DataFrame({s.name: rng.uniform(*s.init, size=n) for s in self.specs()})
