@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -36,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import torch
+
+    # 48-unit networks gain nothing from intra-op threads, and spin-waiting threads slow everything
+    # badly when the cores are shared; NEUROMETARL_THREADS raises it (e.g. for wide networks or GPUs).
+    torch.set_num_threads(int(os.environ.get("NEUROMETARL_THREADS", "1")))
     try:
         return int(args.func(args) or 0)
     except (NeurometarlError, FileNotFoundError) as err:

@@ -58,7 +58,7 @@ class TrainConfig:
     rmsprop_eps: float = 1e-5  # RMSProp epsilon
     eval_episodes: int = 300  # frozen test episodes after training
     checkpoint_every: int = 50  # iterations between checkpoints (for --resume)
-    n_threads: int = 0  # torch CPU threads (0: torch's default)
+    n_threads: int = 1  # torch CPU threads (0: torch's default; 1 is fastest for small networks)
     device: str = "cpu"  # cpu or cuda
     task_options: str = "{}"  # JSON object of task config overrides, e.g. '{"n_trials": 50}'
 

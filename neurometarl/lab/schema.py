@@ -29,6 +29,7 @@ import datetime
 import os
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .. import __version__
@@ -106,4 +107,7 @@ def load_recording(path: str | os.PathLike) -> xr.Dataset:
         ds = xr.load_dataset(path)
     except Exception as err:  # netCDF/HDF5 raise many types for a damaged file
         raise RecordingSchemaError(f"{path} is not a readable netCDF recording ({type(err).__name__}: {err})") from None
+    for var in ds.variables.values():  # netCDF stores a one-element attribute array as a scalar
+        if "flag_values" in var.attrs:
+            var.attrs["flag_values"] = np.atleast_1d(var.attrs["flag_values"])
     return validate_recording(ds)

@@ -10,7 +10,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from ..seeding import make_generator
-from ..tasks import Task, make_task
+from ..tasks import Task, make_task, task_config
 from .schema import SCHEMA_VERSION, provenance
 from .subject import Subject
 
@@ -66,7 +66,7 @@ def record_session(
     """
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
-    name, config = (task, None) if isinstance(task, str) else (task.name, task.config)
+    name, config = (task, task_config(task)) if isinstance(task, str) else (task.name, task.config)
     generator = make_generator(seed, device)
     chunks = []
     with tqdm(total=n_episodes, desc=f"record {name}", unit="ep", disable=not progress) as bar:

@@ -1,0 +1,100 @@
+"""Training throughput and time to 0.70 reward: batched A2C vs one episode at a time, in one run.
+
+    python benchmarks/bench_training.py [--plain-budget 120] [--threads 2]
+
+Both arms train the same 48-unit LSTM on the correlated bandit with the same trainer code:
+* batched: the default config (128 episodes stepped in lockstep per update);
+* plain: ``batch_size=1``, one episode per update at the paper's learning rate 7e-4, the way the
+  paper's single-threaded A2C ran, for at most ``--plain-budget`` seconds.
+
+"Time to 0.70" is the wall time until the mean training reward per trial over the last ``window``
+episodes first reaches 0.70; the batched agent is then checked on 300 frozen test episodes.
+Ratios are batched / plain, measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import time
+
+import numpy as np
+import torch
+
+from neurometarl.agents import TrainConfig, evaluate, train
+
+
+def time_to_reach(metrics, threshold: float, window_episodes: int) -> float:
+    """Wall seconds until the rolling mean reward over ``window_episodes`` reaches ``threshold`` (inf if never)."""
+    per_iter = int(metrics["episodes"].iloc[0])
+    window = max(1, window_episodes // per_iter)
+    rolling = metrics["reward_per_trial"].rolling(window).mean()
+    hit = np.flatnonzero(rolling.values >= threshold)
+    return float(metrics["elapsed_s"].iloc[hit[0]]) if hit.size else math.inf
+
+
+def steps_per_second(metrics) -> float:
+    return float(metrics["env_steps"].iloc[-1] / metrics["elapsed_s"].iloc[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plain-budget", type=float, default=120.0, help="seconds the plain loop may train")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    batched_cfg = TrainConfig(task="bandit-correlated", seed=args.seed, eval_episodes=0)
+    t0 = time.perf_counter()
+    batched = train(batched_cfg, progress=False)
+    batched_wall = time.perf_counter() - t0
+    test = evaluate(batched.agent, batched_cfg, 300, seed=args.seed + 10_000)
+
+    # the plain loop: as many single-episode updates as fit in the budget (estimated from a short probe)
+    probe_cfg = dataclasses.replace(batched_cfg, batch_size=1, lr=7e-4, train_episodes=20, anneal_lr=False, entropy_final=-1)
+    probe = train(probe_cfg, progress=False)
+    per_episode = probe.metrics["elapsed_s"].iloc[-1] / 20
+    n_plain = max(20, int(args.plain_budget / per_episode))
+    plain_cfg = dataclasses.replace(probe_cfg, train_episodes=n_plain)
+    plain = train(plain_cfg, progress=False)
+
+    b_sps, p_sps = steps_per_second(batched.metrics), steps_per_second(plain.metrics)
+    b_t, p_t = time_to_reach(batched.metrics, 0.70, 1000), time_to_reach(plain.metrics, 0.70, 1000)
+    results = {
+        "threads": args.threads,
+        "batched": {"batch_size": batched_cfg.batch_size, "episodes": batched_cfg.train_episodes,
+                    "wall_s": round(batched_wall, 1), "env_steps_per_s": round(b_sps),
+                    "time_to_0.70_s": round(b_t, 1), "frozen_test_reward_per_trial": round(test["agent_reward_per_trial"], 4),
+                    "bayes_optimal_reward_per_trial": round(test["bayes_optimal_reward_per_trial"], 4)},
+        "plain": {"batch_size": 1, "episodes": n_plain, "wall_s": round(float(plain.metrics["elapsed_s"].iloc[-1]), 1),
+                  "env_steps_per_s": round(p_sps), "time_to_0.70_s": None if math.isinf(p_t) else round(p_t, 1),
+                  "final_reward_last_1000_episodes": round(float(plain.metrics["reward_per_trial"].tail(1000).mean()), 4)},
+        "throughput_ratio": round(b_sps / p_sps, 1),
+    }
+    if math.isinf(p_t):
+        elapsed = results["plain"]["wall_s"]
+        results["time_to_0.70_ratio"] = f"> {elapsed / b_t:.1f} (plain loop did not reach 0.70 in {elapsed:.0f} s)"
+    else:
+        results["time_to_0.70_ratio"] = round(p_t / b_t, 1)
+
+    print(f"{'':8}{'steps/s':>12}{'time to 0.70':>16}{'episodes':>10}")
+    for arm in ("batched", "plain"):
+        r = results[arm]
+        t = r["time_to_0.70_s"]
+        print(f"{arm:8}{r['env_steps_per_s']:>12,}{(f'{t:.1f} s' if t is not None else 'not reached'):>16}{r['episodes']:>10,}")
+    print(f"throughput ratio (batched / plain): {results['throughput_ratio']}x")
+    print(f"time-to-0.70 ratio (plain / batched): {results['time_to_0.70_ratio']}")
+    print(f"batched agent, 300 frozen test episodes: {test['agent_reward_per_trial']:.4f} reward/trial "
+          f"(Bayes-optimal {test['bayes_optimal_reward_per_trial']:.4f})")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()

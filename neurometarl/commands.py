@@ -1,0 +1,208 @@
+"""Core sub-commands: ``tasks``, ``train``, ``record``, ``figure``, ``reproduce``.
+
+Contract (kept stable for outside scripts):
+
+* ``neurometarl tasks`` — one protocol a line: name, then description.
+* ``neurometarl train TASK --seed N --out DIR`` — writes ``DIR/checkpoint.pt``, ``config.json``,
+  ``metrics.csv``, ``provenance.json`` (and ``evaluation.json``).
+* ``neurometarl record SUBJECT --task TASK --episodes N --seed N --out FILE.nc`` — SUBJECT is a
+  checkpoint path or a baseline name (``bayes-optimal``, ``thompson``, ``ucb``, ``rw``, ``random``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+import re
+import time
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("tasks", help="list every task protocol with a one-line description")
+    p.set_defaults(func=_tasks)
+
+    from .agents import TrainConfig
+
+    p = subparsers.add_parser("train", help="train a meta-RL agent with batched A2C",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("task", help="task protocol (see `neurometarl tasks`)")
+    p.add_argument("--out", required=True, help="output folder for checkpoint.pt, config.json, metrics.csv")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_dataclass_arguments(p, TrainConfig, skip={"task"})
+    p.set_defaults(func=_train)
+
+    p = subparsers.add_parser("record", help="record a frozen session of a checkpoint or baseline as netCDF")
+    p.add_argument("subject", help="checkpoint path (file or folder) or baseline name: bayes-optimal, thompson, ucb, rw, random")
+    p.add_argument("--task", required=True, help="task protocol (see `neurometarl tasks`)")
+    p.add_argument("--episodes", type=int, default=300, help="number of test episodes")
+    p.add_argument("--seed", type=int, default=0, help="seed for episodes and choices")
+    p.add_argument("--out", required=True, help="output netCDF file")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="baseline parameter, e.g. --param alpha=0.2 (repeatable)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_record)
+
+    p = subparsers.add_parser("figure", help="draw figures from saved results or recordings")
+    p.add_argument("name", help="an experiment name (redraw from its results folder) or 'regret' (plot recordings)")
+    p.add_argument("inputs", nargs="*", help="for 'regret': recording files (.nc)")
+    p.add_argument("--results", default=None, help="experiment results folder (default results/NAME)")
+    p.add_argument("--out", default=None, help="for 'regret': output path stem (writes .png and .pdf)")
+    p.set_defaults(func=_figure)
+
+    p = subparsers.add_parser("reproduce", help="the main job: run every paper experiment from shipped checkpoints")
+    p.add_argument("--out", default="results", help="results folder")
+    p.add_argument("--only", nargs="+", default=None, help="run only these experiments (e.g. fig1 sim2)")
+    p.add_argument("--retrain", action="store_true", help="train every agent from scratch")
+    p.add_argument("--force", action="store_true", help="re-run experiments that already have a scorecard")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_reproduce)
+
+
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip=()) -> None:
+    """One ``--field-name`` option per dataclass field, typed by its default, documented by its comment."""
+    docs = dict(re.findall(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$", inspect.getsource(cls), flags=re.M))
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name))
+        else:
+            parser.add_argument(flag, dest=f.name, type=type(f.default), default=f.default, help=docs.get(f.name))
+
+
+def _tasks(args) -> int:
+    from .tasks import TASKS
+
+    width = max(map(len, TASKS))
+    for name, entry in TASKS.items():
+        print(f"{name:<{width}}  {entry.description}")
+    return 0
+
+
+def _train(args) -> int:
+    from .agents import TrainConfig, train
+
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "task"}
+    cfg = TrainConfig(task=args.task, **values)
+    result = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    last = result.metrics.iloc[-1]
+    print(f"trained {cfg.task} seed {cfg.seed}: {int(last.episodes)} episodes in {last.elapsed_s:.1f} s; "
+          f"last training reward/trial {last.reward_per_trial:.3f}")
+    ev = result.evaluation
+    if ev:
+        line = f"frozen test ({ev['episodes']} episodes): agent {ev['agent_reward_per_trial']:.4f} reward/trial"
+        if "ratio_to_bayes_optimal" in ev:
+            line += (f"; Bayes-optimal {ev['bayes_optimal_reward_per_trial']:.4f}; "
+                     f"ratio {ev['ratio_to_bayes_optimal']:.3f}")
+        print(line)
+    print(f"checkpoint: {Path(args.out) / 'checkpoint.pt'}")
+    return 0
+
+
+def make_subject(name: str, params: list[str] | dict | None = None, device: str = "cpu"):
+    """A lab subject from a checkpoint path or a baseline name (with ``KEY=VALUE`` parameters)."""
+    from .agents import AgentSubject
+    from .models import BASELINES, make_baseline
+
+    if name in BASELINES:
+        if isinstance(params, dict):
+            return make_baseline(name, **params)
+        kv = {}
+        for item in params or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ConfigError(f"--param expects KEY=VALUE, got {item!r}")
+            kv[key] = _parse_value(value)
+        try:
+            return make_baseline(name, **kv)
+        except TypeError as err:
+            raise ConfigError(f"bad parameter for baseline {name!r}: {err}") from None
+    if params:
+        raise ConfigError("--param applies to baselines only, not checkpoints")
+    if not Path(name).exists():
+        raise ConfigError(f"{name!r} is neither a checkpoint path nor a baseline ({', '.join(BASELINES)})")
+    return AgentSubject.from_checkpoint(name, device)
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _record(args) -> int:
+    from .lab import record_session, save_recording
+
+    subject = make_subject(args.subject, args.param, args.device)
+    ds = record_session(subject, args.task, args.episodes, args.seed, device=args.device, progress=not args.quiet)
+    path = save_recording(ds, args.out)
+    print(f"recorded {args.episodes} episodes of {args.task} by {subject.name}: "
+          f"mean reward/trial {float(ds.reward.mean()):.4f} -> {path}")
+    return 0
+
+
+def _figure(args) -> int:
+    import matplotlib.pyplot as plt
+
+    from .figures.style import save_figure, use_style
+
+    if args.name == "regret":
+        from .analysis.bandits import regret_curve
+        from .figures.bandits import plot_regret
+        from .lab import load_recording
+
+        if not args.inputs or not args.out:
+            raise ConfigError("`figure regret` needs recording files and --out STEM")
+        curves = {}
+        for path in args.inputs:
+            ds = load_recording(path)
+            curves[f"{ds.attrs['subject']} ({Path(path).stem})"] = {k: v.values for k, v in regret_curve(ds).items()}
+        with use_style():
+            fig, ax = plt.subplots(figsize=(5, 3.5))
+            plot_regret(curves, ax=ax)
+            paths = save_figure(fig, args.out)
+    else:
+        from .experiments.base import get_experiment
+
+        exp = get_experiment(args.name)
+        results = Path(args.results or f"results/{args.name}")
+        if not (results / "numbers.json").is_file():
+            raise ConfigError(f"no numbers.json in {results}; run `neurometarl experiment {args.name}` first")
+        paths = exp.plot(json.loads((results / "numbers.json").read_text()), results)
+    print("\n".join(str(p) for p in paths))
+    return 0
+
+
+def _reproduce(args) -> int:
+    from .experiments.base import EXPERIMENTS, get_experiment, run_experiment
+
+    get_experiment("fig1")  # loads the catalogue
+    names = args.only or list(EXPERIMENTS)
+    for name in names:
+        get_experiment(name)  # unknown names fail before any work
+    started = time.perf_counter()
+    cards = []
+    for i, name in enumerate(names, 1):
+        out = Path(args.out) / name
+        if (out / "scorecard.json").is_file() and not args.force:
+            print(f"[{i}/{len(names)}] {name}: already done ({out / 'scorecard.json'}; --force re-runs)")
+            cards.append(json.loads((out / "scorecard.json").read_text()))
+            continue
+        print(f"[{i}/{len(names)}] {name}: {get_experiment(name).title}", flush=True)
+        card = run_experiment(name, out, retrain=args.retrain, progress=not args.quiet)
+        cards.append(card)
+        for c in card["claims"]:
+            print(f"    [{'PASS' if c['pass'] else 'FAIL'}] {c['claim']}: {json.dumps(c['measured'])} (threshold {c['threshold']})")
+    n_claims = sum(len(c["claims"]) for c in cards)
+    n_pass = sum(cl["pass"] for c in cards for cl in c["claims"])
+    print(f"{n_pass}/{n_claims} claims pass; results in {args.out}/ ({time.perf_counter() - started:.0f} s)")
+    return 0 if n_pass == n_claims else 1

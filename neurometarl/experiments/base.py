@@ -1,0 +1,170 @@
+"""Experiments: the paper's simulations as declarative specs.
+
+An :class:`Experiment` names its training configs (one per *variant*, e.g. agents trained on correlated
+vs independent bandits), how many seeds (replicas, treated like animals), an ``analyse`` function that
+records frozen test sessions and returns the numbers behind the figure, a ``plot`` function drawing the
+figure from those numbers alone, and the paper's quantitative :class:`Claim` s checked on them.
+
+``run_experiment`` gets the checkpoints (shipped in ``datasets/checkpoints/<experiment>/<variant>/seed<N>``
+or trained with ``retrain=True``), runs the analysis, draws the figure and writes ``numbers.json`` and
+``scorecard.json`` into the output folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import __version__
+from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
+from ..errors import CheckpointError, ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHECKPOINTS = REPO_ROOT / "datasets" / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A named quantitative statement from the paper, checked on an experiment's numbers.
+
+    ``check(numbers)`` returns ``(measured, passed)``: the measured value (a number, or a short string
+    for multi-part claims) and whether it meets ``threshold``.
+    """
+
+    name: str
+    statement: str
+    paper: str
+    threshold: str
+    check: Callable[[dict], tuple[Any, bool]]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    train: dict[str, TrainConfig]
+    analyse: Callable[["Context"], dict]
+    plot: Callable[[dict, Path], list[Path]]
+    claims: tuple[Claim, ...] = ()
+    n_seeds: int = 8
+    description: str = ""
+
+
+@dataclass
+class Context:
+    """What an experiment's ``analyse`` gets: its subjects per variant (one per seed), the seed, the output."""
+
+    experiment: Experiment
+    subjects: dict[str, list[AgentSubject]]
+    checkpoints: dict[str, list[Path]]
+    seed: int
+    out_dir: Path
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def get_experiment(name: str) -> Experiment:
+    from . import catalogue  # noqa: F401  (registers every experiment)
+
+    if name not in EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r}; valid experiments: {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+def checkpoint_dir(root: Path, experiment: str, variant: str, seed: int) -> Path:
+    return root / experiment / variant / f"seed{seed}"
+
+
+def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: int, progress: bool,
+                    scale: float = 1.0) -> dict[str, list[Path]]:
+    """Checkpoint paths per variant: shipped ones, or trained afresh into ``out_dir/checkpoints``.
+
+    ``scale`` multiplies the training episodes (for quick tests of the pipeline).
+    """
+    paths: dict[str, list[Path]] = {}
+    for variant, cfg in exp.train.items():
+        paths[variant] = []
+        for seed in range(n_seeds):
+            shipped = checkpoint_dir(CHECKPOINTS, exp.name, variant, seed)
+            if not retrain:
+                if not (shipped / "checkpoint.pt").is_file():
+                    raise CheckpointError(
+                        f"no shipped checkpoint for {exp.name}/{variant} seed {seed} at {shipped}; "
+                        f"run `neurometarl experiment {exp.name} --retrain`")
+                paths[variant].append(shipped)
+                continue
+            target = checkpoint_dir(out_dir / "checkpoints", exp.name, variant, seed)
+            seeded = dataclasses.replace(cfg, seed=seed, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * scale)))
+            done = target / "checkpoint.pt"
+            if not (done.is_file() and load_checkpoint(done).iteration == seeded.n_iterations):
+                train(seeded, target, resume=True, progress=progress)
+            paths[variant].append(target)
+    return paths
+
+
+def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_seeds: int | None = None,
+                   seed: int = 0, progress: bool = True, scale: float = 1.0) -> dict:
+    """Run experiment ``name`` end to end; returns the scorecard (also written to ``out_dir``)."""
+    exp = get_experiment(name)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n_seeds = n_seeds or exp.n_seeds
+    started = time.perf_counter()
+    checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale)
+    subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}
+    numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir, progress))
+    write_json(out_dir / "numbers.json", numbers)
+    figures = exp.plot(numbers, out_dir)
+    claims = []
+    for claim in exp.claims:
+        try:
+            measured, passed = claim.check(numbers)
+        except Exception as err:  # a claim whose inputs are missing fails visibly, never silently
+            measured, passed = f"not computed ({type(err).__name__}: {err})", False
+        claims.append({"claim": claim.name, "statement": claim.statement, "paper": claim.paper,
+                       "threshold": claim.threshold, "measured": measured, "pass": bool(passed)})
+    scorecard = {
+        "experiment": exp.name, "title": exp.title, "n_seeds": n_seeds, "retrained": retrain,
+        "checkpoints": {v: [str(p) for p in ps] for v, ps in checkpoints.items()},
+        "figures": [str(f) for f in figures], "claims": claims,
+        "all_pass": all(c["pass"] for c in claims), "neurometarl_version": __version__,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+    write_json(out_dir / "scorecard.json", scorecard)
+    return scorecard
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, default=_jsonable))
+
+
+def _jsonable(x):
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def mean_sem(values) -> tuple[float, float]:
+    """Mean and standard error across replicas (seeds)."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0

@@ -1,0 +1,28 @@
+"""``neurometarl experiment NAME``: train or load, record, analyse, draw, score."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("experiment", help="run one paper simulation end to end and write its scorecard")
+    p.add_argument("name", help="experiment name, e.g. fig1, sim1, sim2")
+    p.add_argument("--out", default=None, help="output folder (default results/NAME)")
+    p.add_argument("--retrain", action="store_true", help="train every seed from scratch instead of loading shipped checkpoints")
+    p.add_argument("--seeds", type=int, default=None, help="number of replicas (default: the experiment's, usually 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the test sessions")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the training budget with --retrain (quick checks)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_experiment)
+
+
+def _experiment(args) -> int:
+    from .base import run_experiment
+
+    card = run_experiment(args.name, args.out or f"results/{args.name}", retrain=args.retrain, n_seeds=args.seeds,
+                          seed=args.seed, progress=not args.quiet, scale=args.scale)
+    for c in card["claims"]:
+        print(f"[{'PASS' if c['pass'] else 'FAIL'}] {c['claim']}: measured {json.dumps(c['measured'])} (threshold {c['threshold']})")
+    print(f"scorecard: {args.out or 'results/' + args.name}/scorecard.json ({card['elapsed_s']} s)")
+    return 0 if card["all_pass"] else 1

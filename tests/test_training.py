@@ -1,0 +1,118 @@
+"""End to end on tiny budgets: train → checkpoint → record → schema → figure; resume; divergence."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from neurometarl.agents import AgentSubject, TrainConfig, load_checkpoint, train
+from neurometarl.errors import CheckpointError, ConfigError, TrainingDivergedError
+from neurometarl.lab import load_recording, record_session, save_recording
+
+TINY = TrainConfig(task="bandit-correlated", train_episodes=192, batch_size=32, n_units=16,
+                   eval_episodes=50, checkpoint_every=2, task_options='{"n_trials": 20}')
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    return train(TINY, out, progress=False), out
+
+
+def test_train_writes_checkpoint_config_metrics_provenance(trained):
+    result, out = trained
+    for name in ("checkpoint.pt", "config.json", "metrics.csv", "provenance.json", "evaluation.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "config.json").read_text())["task"] == "bandit-correlated"
+    assert len(result.metrics) == TINY.n_iterations
+    ev = result.evaluation
+    assert 0 < ev["ratio_to_bayes_optimal"] < 1.2 and ev["episodes"] == 50
+
+
+def test_checkpoint_round_trip_gives_identical_recording(trained, tmp_path):
+    result, out = trained
+    ckpt = load_checkpoint(out)
+    assert ckpt.config == TINY and ckpt.iteration == TINY.n_iterations
+    a = record_session(AgentSubject(result.agent, TINY.gamma), "bandit-correlated", 40, seed=5, batch_size=16)
+    b = record_session(AgentSubject.from_checkpoint(out), "bandit-correlated", 40, seed=5, batch_size=16)
+    xr.testing.assert_equal(a, b)
+    assert a.sizes == {"episode": 40, "trial": 100, "step": 100, "action": 2, "unit": 16, "arm": 2}
+
+
+def test_recording_schema_round_trip(trained, tmp_path):
+    result, out = trained
+    ds = record_session(AgentSubject.from_checkpoint(out), "bandit-fixed", 10, seed=1)
+    path = save_recording(ds, tmp_path / "rec.nc")
+    back = load_recording(path)
+    xr.testing.assert_identical(ds, back)
+    for name, var in back.data_vars.items():
+        assert {"long_name", "units"} <= set(var.attrs), name
+    assert back.choice.attrs["flag_meanings"] == "left right"
+
+
+def test_rpe_is_td_error_of_recorded_values(trained):
+    result, out = trained
+    ds = record_session(AgentSubject.from_checkpoint(out), "bandit-fixed", 5, seed=2)
+    v, r = ds.value.values, ds.step_reward.values
+    expected_first = r[:, 0] + TINY.gamma * v[:, 1] - v[:, 0]
+    np.testing.assert_allclose(ds.rpe.values[:, 0], expected_first, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ds.rpe.values[:, -1], r[:, -1] - v[:, -1], rtol=1e-5, atol=1e-6)
+
+
+def test_same_seed_same_training_and_recording(trained, tmp_path):
+    result, _ = trained
+    again = train(dataclasses.replace(TINY, eval_episodes=0), progress=False)
+    for p, q in zip(result.agent.parameters(), again.agent.parameters()):
+        assert torch.equal(p, q)
+    other = train(dataclasses.replace(TINY, seed=1, eval_episodes=0), progress=False)
+    assert not torch.equal(next(result.agent.parameters()), next(other.agent.parameters()))
+
+
+def test_interrupted_run_resumes_identically(tmp_path, monkeypatch):
+    cfg = dataclasses.replace(TINY, eval_episodes=0, train_episodes=128, checkpoint_every=1)
+    straight = train(cfg, tmp_path / "a", progress=False)
+    import neurometarl.agents.a2c as a2c
+
+    calls = {"n": 0}
+    real = a2c.save_checkpoint
+
+    def crash_after_two(*args, **kwargs):
+        real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(a2c, "save_checkpoint", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "b", progress=False)
+    monkeypatch.setattr(a2c, "save_checkpoint", real)
+    assert load_checkpoint(tmp_path / "b").iteration == 2
+    resumed = train(cfg, tmp_path / "b", resume=True, progress=False)
+    assert len(resumed.metrics) == 4
+    for p, q in zip(straight.agent.parameters(), resumed.agent.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_divergence_raises_clear_error():
+    cfg = dataclasses.replace(TINY, lr=1e30, max_grad_norm=1e30, eval_episodes=0, anneal_lr=False)
+    with pytest.raises(TrainingDivergedError, match="lower --lr"):
+        train(cfg, progress=False)
+
+
+def test_bad_config_and_checkpoint_errors(tmp_path):
+    with pytest.raises(ConfigError, match="lr=-1"):
+        TrainConfig(lr=-1)
+    with pytest.raises(ConfigError, match="unknown task"):
+        TrainConfig(task="nope")
+    with pytest.raises(ConfigError, match="JSON"):
+        TrainConfig(task_options="{bad")
+    with pytest.raises(ConfigError, match="core must be"):
+        train(dataclasses.replace(TINY, core="transformer9"), progress=False)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(tmp_path / "bad.pt")
