@@ -216,6 +216,22 @@ def test_shuffle_null_p_values(multi):
     assert trial_null["p_shuffle"].sel(regressor="value@choice").values[coding].max() == 0.1
 
 
+def test_padding_trials_are_left_out(multi):
+    """Episodes that end early (an ``active`` latent equal to 0 afterwards) contribute no padding samples."""
+    ds = multi.copy()
+    active = np.ones((ds.sizes["episode"], ds.sizes["trial"]), np.float32)
+    active[::2, 10:] = 0  # every other episode ends after 10 trials
+    ds["active"] = (("episode", "trial"), active, {"long_name": "episode running", "units": "1"})
+    res = unit_regression(ds, ["prev_reward", "action"], period="cue")
+    assert int(res["n_samples"]) == active[:, 1:].sum()
+    per_step = unit_regression(ds, ["action"], by="step", period="cue")
+    assert int(per_step["n_samples"].sel(step=4 * 12 + 1)) == ds.sizes["episode"] // 2
+    keep = active.ravel() > 0
+    X = sm.add_constant(make_regressors(ds, ["action"])["action"].values.ravel()[keep])
+    ref = sm.OLS(ds["hidden"].values[:, 1::4, 0].ravel()[keep].astype(float), X).fit()
+    np.testing.assert_allclose(unit_regression(ds, ["action"], period="cue")["coef"].isel(unit=0).values, ref.params, atol=1e-8)
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 def test_clear_errors_for_bad_inputs(rw, multi):

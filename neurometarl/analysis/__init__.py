@@ -14,7 +14,7 @@ Units (recording analyses):
 * NWB export/import lives in :mod:`neurometarl.lab.nwb`.
 """
 
-from .align import activity, at_period, by_trial, choice_period, period_names
+from .align import active_trials, activity, at_period, by_trial, choice_period, period_names
 from .decoding import decode, decode_checkpoints, episode_folds, make_decoder
 from .geometry import PopulationPCA, cluster_distances, condition_average, condition_labels, pca_trajectories
 from .ols import OLSFit, fdr_bh, fit_ols
@@ -23,7 +23,7 @@ from .rpe import recompute_rpe, rpe_at
 from .units import design, fraction_significant, partial_correlation, unit_regression
 
 __all__ = [
-    "activity", "at_period", "by_trial", "choice_period", "period_names",
+    "activity", "active_trials", "at_period", "by_trial", "choice_period", "period_names",
     "make_regressors", "regressor", "signed_action", "baseline_latents", "TASK_REGRESSORS",
     "fit_ols", "OLSFit", "fdr_bh",
     "unit_regression", "partial_correlation", "fraction_significant", "design",

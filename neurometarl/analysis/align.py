@@ -18,7 +18,7 @@ from ..errors import DataError
 
 __all__ = [
     "period_names", "choice_period", "steps_per_trial", "by_trial", "at_period",
-    "select_periods", "select_trials", "activity",
+    "select_periods", "select_trials", "activity", "active_trials",
 ]
 
 
@@ -163,3 +163,13 @@ def activity(ds: xr.Dataset, var: str | xr.DataArray = "hidden", period: str | S
     if da.sizes["unit"] == 0:
         raise DataError("the recording has no units (the 'unit' dim is empty)")
     return at_period(da.transpose("episode", "step", "unit"), ds, period)
+
+
+def active_trials(ds: xr.Dataset) -> xr.DataArray:
+    """Boolean (episode, trial): trials that really ran. Tasks with episodes of different lengths
+    (e.g. ``matching``) pad them and mark the padding with an ``active`` latent equal to 0; every
+    unit analysis leaves those trials out. All True for recordings without ``active``."""
+    if "active" in ds and set(ds["active"].dims) == {"episode", "trial"}:
+        return (ds["active"] > 0).transpose("episode", "trial")
+    return xr.DataArray(np.ones((ds.sizes["episode"], ds.sizes["trial"]), bool), dims=("episode", "trial"),
+                        coords={"episode": ds["episode"].values, "trial": ds["trial"].values})

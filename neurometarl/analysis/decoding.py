@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..errors import DataError
 from ..seeding import make_rng
-from .align import activity, select_periods, select_trials
+from .align import active_trials, activity, select_periods, select_trials
 from .regressors import Latents, make_regressors
 
 __all__ = ["decode", "decode_checkpoints", "episode_folds", "make_decoder"]
@@ -119,7 +119,7 @@ def _samples(ds, target, var, period, by, trials, latents, target_period):
     (episode, time) index of each sample."""
     table = make_regressors(ds, {"target": target} if not isinstance(target, str) else {target: target},
                             latents=latents, period=target_period)
-    y = select_trials(table[list(table.data_vars)[0]], trials)
+    y = select_trials(table[list(table.data_vars)[0]].where(active_trials(ds)), trials)  # padding left out
     chosen = select_periods(ds, period)
     A = select_trials(activity(ds, var, chosen), trials)  # (episode, trial, period, unit)
     return A, y, chosen
@@ -182,10 +182,11 @@ def decode(ds: xr.Dataset, target: str | xr.DataArray | np.ndarray, *, var: str 
         columns = [yv.ravel()[keep]]
         if n_shuffles:
             if shuffle == "episode":
-                if not (valid == valid[:1]).all():
-                    raise DataError("shuffle='episode' needs the target defined on the same trials of every episode; "
-                                    "use shuffle='sample'")
-                columns += [yv[rng.permutation(n_ep)].ravel()[keep] for _ in range(n_shuffles)]
+                # whole episodes of labels in a permuted order, laid over the samples in sequence: with
+                # episodes of equal length this is exactly an episode permutation; with padded episodes
+                # each episode's label sequence stays contiguous
+                blocks = [yv[e][valid[e]] for e in range(n_ep)]
+                columns += [np.concatenate([blocks[e] for e in rng.permutation(n_ep)]) for _ in range(n_shuffles)]
             else:
                 columns += [rng.permutation(columns[0]) for _ in range(n_shuffles)]
         Ymat = np.stack(columns, 1)
@@ -224,7 +225,7 @@ def decode(ds: xr.Dataset, target: str | xr.DataArray | np.ndarray, *, var: str 
         if kind == "regression":
             s = _ridge_scores(X.astype(np.float64), Ymat, folds, alpha)
         else:
-            s = _sk_scores(estimator, X, Ymat.astype(int) if np.all(Ymat == np.round(Ymat)) else Ymat, folds)
+            s = _sk_scores(estimator, X.astype(np.float64), Ymat.astype(int) if np.all(Ymat == np.round(Ymat)) else Ymat, folds)
         scores.append(s[:, 0])
         nulls.append(s[:, 1:].mean(0))
         n_samples.append(len(X))

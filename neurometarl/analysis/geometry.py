@@ -8,6 +8,7 @@ set.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,10 +16,23 @@ import xarray as xr
 from sklearn.decomposition import PCA
 
 from ..errors import DataError
-from .align import activity, select_periods
+from .align import active_trials, activity, select_periods
 from .regressors import Latents, make_regressors
 
 __all__ = ["PopulationPCA", "pca_trajectories", "condition_average", "cluster_distances", "condition_labels"]
+
+
+def _active_states(ds: xr.Dataset, da: xr.DataArray) -> np.ndarray:
+    """Boolean over the non-unit dims of ``da`` (a recording's activity, by step or by trial/period):
+    True where the trial really ran."""
+    active = active_trials(ds)
+    if "step" in da.dims:
+        mask = active.values[:, ds["step_trial"].values]  # (episode, step)
+        return np.broadcast_to(mask, da.transpose("episode", "step", ...).shape[:2])
+    mask = active.values
+    if "period" in da.dims:
+        mask = np.repeat(mask[:, :, None], da.sizes["period"], 2)
+    return mask
 
 
 def _unit_array(data: xr.Dataset | xr.DataArray, var: str) -> xr.DataArray:
@@ -55,6 +69,8 @@ class PopulationPCA:
         only the steps of ``period``."""
         da = self._select(data, period)
         X = da.transpose(..., "unit").values.reshape(-1, da.sizes["unit"]).astype(np.float64)
+        if isinstance(data, xr.Dataset):  # leave out the padding of episodes that ended early (active == 0)
+            X = X[_active_states(data, da).ravel()]
         if not 1 <= self.n_components <= min(X.shape):
             raise DataError(f"n_components must lie in [1, {min(X.shape)}] for {X.shape[0]} states of "
                             f"{X.shape[1]} units, got {self.n_components}")
@@ -129,7 +145,7 @@ def condition_labels(ds: xr.Dataset, condition, *, latents: Latents = None, bins
     A per-episode condition (array of shape (episode,)) is repeated over trials.
     """
     table = make_regressors(ds, {"condition": condition} if not isinstance(condition, str) else [condition], latents=latents)
-    labels = table[list(table.data_vars)[0]]
+    labels = table[list(table.data_vars)[0]].where(active_trials(ds))  # padding trials get no condition
     if bins is not None:
         values = labels.values
         finite = values[np.isfinite(values)]
@@ -164,10 +180,11 @@ def condition_average(ds: xr.Dataset, condition, *, var: str = "hidden", per: st
     labels = condition_labels(ds, condition, latents=latents, bins=bins)
     if per == "episode":
         ep_labels = labels.isel(trial=0).values
-        if not (labels.values == ep_labels[:, None]).all():
+        if not ((labels.values == ep_labels[:, None]) | np.isnan(labels.values)).all():
             raise DataError(f"condition {labels.name!r} varies within episodes; use per='trial' or a per-episode variable")
         da = _unit_array(ds, var).transpose("episode", "step", "unit")
-        groups, flat_labels, sample_dim = ep_labels, da.values, "episode"
+        values = np.where(active_trials(ds).values[:, ds["step_trial"].values][..., None], da.values, np.nan)
+        groups, flat_labels, sample_dim = ep_labels, values, "episode"
         rest_dims, rest_coords = ("step", "unit"), {"step": da["step"].values, "unit": da["unit"].values}
         extra = {k: ds[k].variable for k in ("step_trial", "step_period") if k in ds.coords}
     elif per == "trial":
@@ -185,8 +202,11 @@ def condition_average(ds: xr.Dataset, condition, *, var: str = "hidden", per: st
     means, sems, counts = [], [], []
     for v in values:
         members = flat_labels[finite][groups[finite] == v]
-        means.append(members.mean(0))
-        sems.append(members.std(0, ddof=1) / np.sqrt(len(members)) if len(members) > 1 else np.full(members.shape[1:], np.nan))
+        present = np.isfinite(members).sum(0)  # padding steps are NaN
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # steps where every episode had ended
+            means.append(np.nanmean(members, 0) if len(members) else np.full(members.shape[1:], np.nan))
+            sems.append(np.nanstd(members, 0, ddof=1) / np.sqrt(present) if len(members) > 1 else np.full(members.shape[1:], np.nan))
         counts.append(len(members))
     cond = values.astype(int) if np.all(values == np.round(values)) else values
     dims = ("condition",) + rest_dims

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from ..errors import DataError
 
@@ -27,6 +28,8 @@ __all__ = ["OLSFit", "fit_ols", "fdr_bh", "MAX_CONDITION"]
 
 #: designs whose condition number exceeds this are rejected as rank-deficient
 MAX_CONDITION = 1e10
+#: RSS or TSS below this fraction of Σy² is recomputed from explicit residuals (no cancellation)
+CANCELLATION = 1e-3
 
 
 @dataclass(frozen=True)
@@ -73,40 +76,43 @@ def fit_ols(X: np.ndarray, Y: np.ndarray, mask: np.ndarray | None = None, *, nam
     ------
     DataError
         Non-finite values in the used rows, too few samples, or a rank-deficient design.
+
+    Notes
+    -----
+    One QR factorisation per distinct design; ``Y`` is read once in row blocks (``QᵀY``, sums, sums of
+    squares), with no copy. Sums of squares come from ``Σy² − ‖Qᵀy‖²`` unless that cancels to under
+    ``CANCELLATION`` of ``Σy²`` (near-perfect fits, large offsets): then from explicit residuals.
     """
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    X = np.asarray(X)
+    Y = np.asarray(Y)
     if X.ndim < 2 or Y.ndim < 2:
         raise DataError(f"X needs (..., n_samples, n_regressors) and Y (..., n_samples, n_targets); got {X.shape}, {Y.shape}")
-    if X.shape[-2] != Y.shape[-2]:
-        raise DataError(f"X has {X.shape[-2]} samples but Y has {Y.shape[-2]}")
-    n_reg = X.shape[-1]
+    n_rows, n_reg = X.shape[-2:]
+    if Y.shape[-2] != n_rows:
+        raise DataError(f"X has {n_rows} samples but Y has {Y.shape[-2]}")
     names = names or [f"x{j}" for j in range(n_reg)]
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        X = np.where(mask[..., None], X, 0.0)
-        Y = np.where(mask[..., None], Y, 0.0)
-        n = mask.sum(-1)
-    else:
-        n = np.full(np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]), X.shape[-2])
-    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-        raise DataError("the design or the responses hold NaN/inf in rows used by the fit; mask them out")
-    n = np.broadcast_to(n, np.broadcast_shapes(np.shape(n), X.shape[:-2], Y.shape[:-2]))
-    df = n - n_reg
-    if np.any(df < 1):
-        raise DataError(f"too few samples: {int(n.min())} samples for {n_reg} regressors ({', '.join(names)})")
+    if mask is None:
+        mask = np.ones((1,) * (X.ndim - 2) + (n_rows,), bool)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape[-1] != n_rows:
+        raise DataError(f"mask has {mask.shape[-1]} samples but X has {n_rows}")
+    batch = np.broadcast_shapes(X.shape[:-2], Y.shape[:-2], mask.shape[:-1])
+    n_targets = Y.shape[-1]
+    out = {name: np.empty(batch + (n_reg, n_targets)) for name in ("coef", "se")}
+    rss, tss = np.empty(batch + (n_targets,)), np.empty(batch + (n_targets,))
+    xtx_inv_diag = np.empty(batch + (n_reg,))
+    n = np.empty(batch, dtype=np.int64)
+    block = max(256, 2**21 // max(n_targets, 1))  # rows per block: ~16 MB of float64
+    designs: dict = {}
 
-    Q, R = np.linalg.qr(X)  # (..., n, p), (..., p, p)
-    sv = np.linalg.svd(R, compute_uv=False)
-    cond = sv[..., 0] / np.maximum(sv[..., -1], np.finfo(float).tiny)
-    if np.any(cond > MAX_CONDITION):
-        raise DataError(f"the design is rank-deficient (condition number {float(cond.max()):.3g}): one of the regressors "
-                        f"({', '.join(names)}) is constant or a combination of the others in this selection")
-    R_inv = np.linalg.inv(R)
-    coef = R_inv @ (np.swapaxes(Q, -1, -2) @ Y)  # (..., p, k)
-    resid = Y - X @ coef  # masked rows are zero in X and Y, so contribute nothing
-    rss = np.einsum("...nk,...nk->...k", resid, resid)
-    xtx_inv_diag = np.einsum("...ij,...ij->...i", R_inv, R_inv)  # diag(R⁻¹ R⁻ᵀ) = diag((XᵀX)⁻¹)
+    with threadpool_limits(limits=1, user_api="blas"):  # small blocks: BLAS threads only add overhead
+        for index in np.ndindex(*batch):
+            _fit_one(X, Y, mask, index, names, designs, block, out, rss, tss, xtx_inv_diag, n)
+
+    if not (np.isfinite(out["coef"]).all() and np.isfinite(rss).all()):
+        raise DataError("the responses hold NaN/inf in rows used by the fit; drop or mask them")
+    coef = out["coef"]
+    df = n - n_reg
     sigma2 = rss / df[..., None]
     se = np.sqrt(xtx_inv_diag[..., :, None] * sigma2[..., None, :])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -115,12 +121,81 @@ def fit_ols(X: np.ndarray, Y: np.ndarray, mask: np.ndarray | None = None, *, nam
         delta = coef**2 / xtx_inv_diag[..., :, None]
         cpd = delta / (rss[..., None, :] + delta)
         partial_r = t / np.sqrt(t**2 + df[..., None, None])
-        y_mean = Y.sum(-2) / n[..., None]
-        centred = np.where(mask[..., None], Y - y_mean[..., None, :], 0.0) if mask is not None else Y - y_mean[..., None, :]
-        tss = np.einsum("...nk,...nk->...k", centred, centred)
         r2 = 1 - rss / tss
     return OLSFit(coef=coef, se=se, t=t, p_value=p_value, cpd=cpd, partial_r=partial_r, rss=rss, r2=r2,
-                  n_samples=np.asarray(n), df_resid=np.asarray(df))
+                  n_samples=n, df_resid=df)
+
+
+def _fit_one(X, Y, mask, index, names, designs, block, out, rss, tss, xtx_inv_diag, n) -> None:
+    """Fit batch element ``index`` into the output arrays (QR of its design cached in ``designs``)."""
+    n_reg, n_targets = X.shape[-1], Y.shape[-1]
+    xi = _pick(X, index, 2)
+    mi = _pick(mask, index, 1)
+    key = (_key(X, index, 2), _key(mask, index, 1))
+    if key not in designs:
+        rows = np.flatnonzero(mi)
+        x = xi[rows].astype(np.float64)
+        if len(rows) - n_reg < 1:
+            raise DataError(f"too few samples: {len(rows)} samples for {n_reg} regressors ({', '.join(names)})")
+        if not np.isfinite(x).all():
+            raise DataError("the design holds NaN/inf in rows used by the fit; mask them out")
+        Q, R = np.linalg.qr(x)
+        sv = np.linalg.svd(R, compute_uv=False)
+        cond = sv[0] / max(sv[-1], np.finfo(float).tiny)
+        if cond > MAX_CONDITION:
+            raise DataError(f"the design is rank-deficient (condition number {cond:.3g}): one of the regressors "
+                            f"({', '.join(names)}) is constant or a combination of the others in this selection")
+        R_inv = np.linalg.inv(R)
+        designs[key] = (rows, x, Q, R_inv, bool(mi.all()))
+    rows, x, Q, R_inv, full = designs[key]
+    yi = _pick(Y, index, 2)
+    # one pass over Y in row blocks: QᵀY, column sums and sums of squares
+    qty = np.zeros((n_reg, n_targets))
+    total = np.zeros(n_targets)
+    sumsq = np.zeros(n_targets)
+    for start in range(0, len(rows), block):
+        y = _rows(yi, rows, start, block, full)
+        qty += Q[start:start + block].T @ y
+        total += y.sum(0)
+        sumsq += np.einsum("nk,nk->k", y, y)
+    coef = R_inv @ qty
+    mean = total / len(rows)
+    # RSS = Σy² − ‖Qᵀy‖² and TSS = Σy² − n·ȳ², exact unless they cancel to a small fraction of Σy²;
+    # those columns get a second, direct pass over their residuals
+    r_ss = sumsq - np.einsum("pk,pk->k", qty, qty)
+    t_ss = sumsq - len(rows) * mean**2
+    redo = np.flatnonzero((r_ss < CANCELLATION * sumsq) | (t_ss < CANCELLATION * sumsq))
+    if redo.size:
+        r_ss[redo], t_ss[redo] = 0.0, 0.0
+        for start in range(0, len(rows), block):
+            y = _rows(yi, rows, start, block, full)[:, redo]
+            resid = y - x[start:start + block] @ coef[:, redo]
+            r_ss[redo] += np.einsum("nk,nk->k", resid, resid)
+            centred = y - mean[redo]
+            t_ss[redo] += np.einsum("nk,nk->k", centred, centred)
+    out["coef"][index] = coef
+    rss[index], tss[index] = r_ss, t_ss
+    xtx_inv_diag[index] = np.einsum("ij,ij->i", R_inv, R_inv)  # diag(R⁻¹ R⁻ᵀ) = diag((XᵀX)⁻¹)
+    n[index] = len(rows)
+
+
+def _key(a: np.ndarray, index: tuple, core: int) -> tuple:
+    """Index into ``a``'s own batch dims (``a.ndim - core`` of them, broadcast against the full batch)."""
+    lead = a.ndim - core
+    offset = len(index) - lead
+    return tuple(0 if a.shape[k] == 1 else index[offset + k] for k in range(lead))
+
+
+def _pick(a: np.ndarray, index: tuple, core: int) -> np.ndarray:
+    """The batch element ``index`` of ``a`` (with ``core`` trailing core dims)."""
+    return a[_key(a, index, core)]
+
+
+def _rows(y: np.ndarray, rows: np.ndarray, start: int, block: int, full: bool) -> np.ndarray:
+    """Block ``start`` of the used rows of ``y`` as float64 (a view when every row is used)."""
+    if full:
+        return y[start:start + block].astype(np.float64, copy=False)
+    return y[rows[start:start + block]].astype(np.float64, copy=False)
 
 
 def fdr_bh(p_values: np.ndarray, alpha: float = 0.05, axis: int = -1) -> np.ndarray:

@@ -168,7 +168,7 @@ def regressor(ds: xr.Dataset, spec: str, *, latents: Latents = None, period: str
         da = _as_trial_array(ds, base, latents[base])
         attrs = getattr(latents[base], "attrs", {})
         return _finish(da, ds, spec, label, attrs.get("long_name", base), attrs.get("units", "1"))
-    if base in TASK_REGRESSORS and base not in ("trial_type",) or base == "trial_type" and base not in ds:
+    if base in TASK_REGRESSORS and not (base == "trial_type" and base in ds):  # a recorded trial_type wins
         return _finish(_task_regressor(ds, base, latents), ds, spec, label, TASK_REGRESSORS[base],
                        "reward" if "reward" in base and "action" not in base or base == "chosen_value" else "1")
     if base in ds.data_vars or base in ds.coords:

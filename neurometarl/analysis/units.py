@@ -23,7 +23,7 @@ from scipy import stats
 
 from ..errors import DataError
 from ..seeding import make_rng
-from .align import activity, at_period, select_periods, select_trials, steps_per_trial
+from .align import active_trials, activity, select_periods, select_trials, steps_per_trial
 from .ols import fit_ols, fdr_bh
 from .regressors import Latents, make_regressors
 
@@ -67,6 +67,7 @@ def design(ds: xr.Dataset, regressors, *, var: str = "hidden", period=None, by: 
         raise DataError(f"by must be 'period' or 'step', got {by!r}")
     table = make_regressors(ds, regressors, latents=latents, period=regressor_period)
     X = table.to_dataarray("regressor").transpose("episode", "trial", "regressor")
+    X = X.where(active_trials(ds))  # padding trials (active == 0) are left out like undefined regressors
     if by == "period":
         Y = activity(ds, var, select_periods(ds, period))
         return select_trials(X, trials), select_trials(Y, trials)
@@ -102,7 +103,7 @@ def _arrays(X: xr.DataArray, Y: xr.DataArray, by: str, intercept: bool):
         raise DataError("no sample has every regressor defined (e.g. prev_* on a single selected trial 0)")
     if not np.isfinite(Yb).all():
         raise DataError("the unit activity holds NaN/inf; drop those units or steps first")
-    return Xb, Yb.astype(np.float64), mask
+    return Xb, Yb, mask  # fit_ols reads Y block by block in float64
 
 
 def _rank(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -148,7 +149,7 @@ def _shuffled(X: xr.DataArray, shuffle: str, rng: np.random.Generator, n_shuffle
     raise DataError(f"shuffle must be 'episode' or 'trial', got {shuffle!r}")
 
 
-def _to_dataset(fit, X: xr.DataArray, Y: xr.DataArray, by: str, names: list[str], squeeze: bool) -> xr.Dataset:
+def _to_dataset(fit, Y: xr.DataArray, by: str, names: list[str], squeeze: bool) -> xr.Dataset:
     batch = "period" if by == "period" else "step"
     if by == "period":
         batch_coords = {"period": Y["period"].values} if "period" in Y.dims else {"period": [Y["period"].item()]}
@@ -217,7 +218,7 @@ def unit_regression(ds: xr.Dataset, regressors: Sequence[str] | Mapping[str, obj
         X, Y = X.isel(step=usable), Y.isel(step=usable)
     Xb, Yb, mask = _arrays(X, Y, by, intercept)
     fit = _fit(Xb, Yb, mask, names, rank)
-    out = _to_dataset(fit, X, Y, by, names, squeeze=isinstance(period, str))
+    out = _to_dataset(fit, Y, by, names, squeeze=isinstance(period, str))
     out.attrs = {
         "analysis": "unit_regression", "var": var if isinstance(var, str) else str(var.name),
         "by": by, "rank": int(rank), "source_subject": str(ds.attrs.get("subject", "")),

@@ -103,6 +103,15 @@ def _regret(label):
 
 
 CORR, INDEP = AGENTS
+ORDER = {"corr": CORR, "indep": INDEP, "Thompson": "Thompson", "UCB": "UCB1"}
+
+
+def _ordering(n):
+    values = [_regret(label)(n) for label in ORDER.values()]
+    text = ", ".join(f"{short} {v:.2f}" for short, v in zip(ORDER, values))
+    return text, bool(np.all(np.diff(values) > 0))
+
+
 CLAIMS = (
     Claim("regret_correlated", "correlated-trained agent's regret at trial 100 on (0.25, 0.75)",
           "≈1.2", "≤ 1.5", lambda n: (_regret(CORR)(n), _regret(CORR)(n) <= 1.5)),
@@ -111,9 +120,7 @@ CLAIMS = (
           lambda n: (f"{_regret(INDEP)(n):.2f} vs {_regret('Thompson')(n):.2f}, {_regret('UCB1')(n):.2f}",
                      _regret(INDEP)(n) < min(_regret("Thompson")(n), _regret("UCB1")(n)))),
     Claim("regret_ordering", "ordering meta-RL(corr) < meta-RL(indep) < Thompson < UCB",
-          "Gittins ≲ corr < indep < Thompson < UCB", "strictly increasing",
-          lambda n: (", ".join(f"{short} {_regret(k)(n):.2f}" for short, k in zip(("corr", "indep", "Thompson", "UCB"), (CORR, INDEP, "Thompson", "UCB1")))),
-                     bool(np.all(np.diff([_regret(k)(n) for k in (CORR, INDEP, "Thompson", "UCB1")]) > 0)))),
+          "Gittins ≲ corr < indep < Thompson < UCB", "strictly increasing", lambda n: _ordering(n)),
     Claim("manifold_ordered_by_p", "state at trial 100 lies on a 1-D manifold ordered by p_L",
           "qualitative (Fig. 1f)", "|Spearman(PC1, p_L)| ≥ 0.8",
           lambda n: (abs(n["final_state_pc1_spearman_p_left"]), abs(n["final_state_pc1_spearman_p_left"]) >= 0.8)),
@@ -125,7 +132,11 @@ CLAIMS = (
 FIG1 = register(Experiment(
     name="fig1",
     title="Meta-RL on bandits: regret and state space (Wang et al. 2018 Fig. 1)",
-    train={"correlated": TrainConfig(task="bandit-correlated"), "independent": TrainConfig(task="bandit-independent")},
+    # independent arms reward exploration whose payoff lies further ahead: γ 0.95 and 3× the episodes
+    # (γ 0.9: regret 3.6 on (0.25, 0.75), worse than Thompson; γ 0.95, 192k episodes: 1.96; γ 0.98: 1.44
+    # but only 0.84 of Bayes-optimal reward on its own training distribution)
+    train={"correlated": TrainConfig(task="bandit-correlated"),
+           "independent": TrainConfig(task="bandit-independent", gamma=0.95, train_episodes=192_000)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=4,
     description=__doc__,
 ))

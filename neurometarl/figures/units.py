@@ -144,9 +144,11 @@ def plot_decoding(result: xr.Dataset, *, ax=None, color=None, label: str | None 
             mean, sem = np.atleast_1d(mean.values), np.atleast_1d(sem.values)
             ticks = [result.attrs.get("target", "")]
         else:
-            x = np.arange(result.sizes[time]) if time == "period" else np.asarray(result[time].values, dtype=float)
+            labels = result[time].values
+            categorical = time == "period" or labels.dtype.kind not in "iuf"
+            x = np.arange(len(labels)) if categorical else labels.astype(float)
             mean, sem = mean.transpose(time).values, sem.transpose(time).values
-            ticks = list(result[time].values) if time == "period" else None
+            ticks = list(labels) if categorical else None
         if result.attrs.get("n_shuffles", 0) and "null_score" in result:
             null = result["null_score"]
             lo = np.atleast_1d(null.quantile(0.025, "shuffle").values)

@@ -116,7 +116,7 @@ def to_nwb(ds: xr.Dataset, path: str | os.PathLike, *, step_duration: float = 1.
     -------
     The path written.
     """
-    from pynwb import NWBHDF5IO, NWBFile, ProcessingModule, TimeSeries
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
     from pynwb.epoch import TimeIntervals
     from hdmf.common import VectorData
 
@@ -173,7 +173,7 @@ def to_nwb(ds: xr.Dataset, path: str | os.PathLike, *, step_duration: float = 1.
                     raise DataError(f"trial column {col!r} (from variable {name!r}) clashes with another column")
                 trial_cols[col] = (values[:, j], f"{da.attrs.get('long_name', name)}" + (f" [{col[len(name) + 1:]}]" if col != name else ""))
             info.update(location="trials", stored_dims=["episode", "trial", *rest], columns=columns)
-        elif da.dims and da.dims[0] == "episode" and all(d in ds.coords or True for d in da.dims):
+        elif da.dims and da.dims[0] == "episode":  # per-episode variables: the epochs table
             rest = list(da.dims[1:])
             values = da.values.reshape(n_ep, -1)
             columns = [f"{name}_{label}" if label else name for label in _column_labels(ds, tuple(rest))]
@@ -246,7 +246,6 @@ def from_nwb(path: str | os.PathLike) -> xr.Dataset:
         raw = raw if isinstance(raw, (str, bytes)) else raw[()]
         meta = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
         sizes = meta["sizes"]
-        n_ep = sizes["episode"]
         trials = nwbfile.trials
         epochs = nwbfile.epochs
         data_vars = {}
