@@ -17,11 +17,19 @@ def run_fixed_policy(task, arm, seed=0):
 
 
 def test_bandit_reward_rate_matches_arm_probability():
-    task = make_task("bandit-fixed", 2000)
+    task = make_task("bandit-fixed", 2000, counterbalance=False)
     rewards, probs, done = run_fixed_policy(task, arm=1)
     assert done.all()
     assert rewards.shape == (2000, 100)
     assert abs(rewards.mean().item() - 0.75) < 0.005  # 200,000 Bernoulli(0.75) draws
+
+
+def test_fixed_problem_counterbalances_sides():
+    rewards, probs, _ = run_fixed_policy(make_task("bandit-fixed", 2000), arm=1)
+    right_is_better = probs[:, 0, 1] == 0.75
+    assert 0.45 < right_is_better.float().mean().item() < 0.55
+    assert abs(rewards[right_is_better].mean().item() - 0.75) < 0.01
+    assert abs(rewards[~right_is_better].mean().item() - 0.25) < 0.01
 
 
 def test_correlated_arms_sum_to_one_and_levels_respected():

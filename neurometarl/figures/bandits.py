@@ -37,9 +37,12 @@ def plot_raster(ds: xr.Dataset, *, episodes=None, ax=None, title: str | None = N
         p = e["reward_prob"].isel(trial=0).values
         ax.text(trials[-1] + 2, row, f"p_L={p[0]:.2f}", va="center", fontsize=7)
     ax.set_yticks(range(len(episodes)), [f"ep {ep}" for ep in episodes])
+    ax.set_ylim(-0.6, len(episodes) - 0.4)
     ax.set_xlabel("trial")
     ax.set_xlim(0, ds.sizes["trial"] + 16)
-    ax.set_title(title or "choices (above: right, below: left; filled: rewarded)")
+    ax.set_title(title or "choices (filled: rewarded)")
+    ax.text(1.0, 1.0, "● right (above)", color=PALETTE[1], transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+    ax.text(0.0, 1.0, "● left (below)", color=PALETTE[0], transform=ax.transAxes, ha="left", va="bottom", fontsize=7)
     return ax
 
 

@@ -9,6 +9,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from ..errors import ConfigError
 from ..seeding import make_generator
 from ..tasks import Task, make_task, task_config
 from .schema import SCHEMA_VERSION, provenance
@@ -65,8 +66,9 @@ def record_session(
     has units; see :mod:`neurometarl.lab.schema` for the variables.
     """
     if n_episodes < 1:
-        raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
+        raise ConfigError(f"n_episodes must be >= 1, got {n_episodes}")
     name, config = (task, task_config(task)) if isinstance(task, str) else (task.name, task.config)
+    attrs = {**getattr(subject, "recording_attrs", {}), **attrs}  # e.g. a perturbed subject's perturbations
     generator = make_generator(seed, device)
     chunks = []
     with tqdm(total=n_episodes, desc=f"record {name}", unit="ep", disable=not progress) as bar:

@@ -27,6 +27,8 @@ class BanditConfig(TaskConfig):
         arm can be the better one); empty means p1 ~ U[0, 1].
     drift_sd: for 'restless', s.d. of the per-trial Gaussian step of each arm's probability.
     fixed_probs: for 'fixed', (p_left, p_right).
+    counterbalance: for 'fixed', swap the two arms in a random half of the episodes, so a subject with a
+        side bias gains nothing from it (regret is measured against the better arm either way).
     """
 
     distribution: str = "correlated"
@@ -34,6 +36,7 @@ class BanditConfig(TaskConfig):
     levels: tuple[float, ...] = ()
     drift_sd: float = 0.05
     fixed_probs: tuple[float, float] = (0.25, 0.75)
+    counterbalance: bool = True
 
     def __post_init__(self):
         if self.distribution not in DISTRIBUTIONS:
@@ -65,7 +68,10 @@ class BanditTask(Task):
     def _draw_probs(self) -> torch.Tensor:
         cfg, b = self.config, self.batch_size
         if cfg.distribution == "fixed":
-            return torch.tensor(cfg.fixed_probs, device=self.device).expand(b, 2).clone()
+            probs = torch.tensor(cfg.fixed_probs, device=self.device).expand(b, 2)
+            if cfg.counterbalance:
+                probs = torch.where(self.uniform(b)[:, None] < 0.5, probs.flip(1), probs)
+            return probs.clone()
         if cfg.distribution == "correlated":
             if cfg.levels:
                 levels = torch.tensor(cfg.levels, device=self.device)
