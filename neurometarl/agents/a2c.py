@@ -24,8 +24,8 @@ from ..errors import ConfigError, TrainingDivergedError
 from ..lab.session import sample_actions
 from ..seeding import make_generator
 from ..tasks import make_task, task_config
-from .checkpoint import load_checkpoint, save_checkpoint
-from .network import RecurrentAgent
+from .checkpoint import load_checkpoint, save_checkpoint, save_snapshot
+from .network import ARCHITECTURES, ENCODERS, ActorCriticAgent, EncodedRecurrentAgent, RecurrentAgent
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ class TrainConfig:
     n_threads: int = 1  # torch CPU threads (0: torch's default; 1 is fastest for small networks)
     device: str = "cpu"  # cpu or cuda
     task_options: str = "{}"  # JSON object of task config overrides, e.g. '{"n_trials": 50}'
+    architecture: str = "single"  # network: single (one core, Sims 1-5) or actor-critic (critic LSTM + actor LSTM fed δ, Sim 6)
+    encoder: str = "none"  # observation encoder before the core: none or conv (pixel tasks, Sim 5)
+    snapshots: int = 0  # weight snapshots kept at evenly spaced points of training (snapshots/iterNNNNNN.pt)
 
     def __post_init__(self):
         checks = {
@@ -73,6 +76,9 @@ class TrainConfig:
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"invalid training config: {', '.join(bad)} (see `neurometarl train --help` for valid ranges)")
+        if self.architecture not in ARCHITECTURES or self.encoder not in ENCODERS or self.snapshots < 0:
+            raise ConfigError(f"architecture must be one of {ARCHITECTURES} (got {self.architecture!r}), encoder one of "
+                              f"{ENCODERS} (got {self.encoder!r}), snapshots >= 0 (got {self.snapshots})")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         task_config(self.task, **self.task_overrides())  # validates the task name and options
@@ -102,6 +108,12 @@ class TrainConfig:
     def lr_at(self, iteration: int) -> float:
         return self.lr * (1 - iteration / self.n_iterations) if self.anneal_lr else self.lr
 
+    def snapshot_iterations(self) -> set[int]:
+        """Iterations (1-based, after the update) at which a weight snapshot is kept: evenly spaced, last included."""
+        if not self.snapshots:
+            return set()
+        return {max(1, round(self.n_iterations * (k + 1) / self.snapshots)) for k in range(self.snapshots)}
+
 
 @dataclass
 class TrainResult:
@@ -117,6 +129,16 @@ def build_agent(cfg: TrainConfig) -> RecurrentAgent:
     probe = make_task(cfg.task, 1, "cpu", **cfg.task_overrides())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
+        if cfg.architecture == "actor-critic":
+            if cfg.encoder != "none":
+                raise ConfigError("the actor-critic architecture takes no encoder; use encoder='none'")
+            return ActorCriticAgent(probe.n_obs, probe.n_actions, cfg.n_units, cfg.gamma, cfg.core,
+                                    cfg.trial_index_input, probe.n_trials)
+        if cfg.encoder == "conv":
+            if len(getattr(probe, "obs_shape", ())) != 3:
+                raise ConfigError(f"encoder='conv' needs a task with image observations (e.g. harlow-pixel); {cfg.task!r} has none")
+            return EncodedRecurrentAgent(probe.obs_shape, probe.n_actions, cfg.n_units, cfg.core,
+                                         cfg.trial_index_input, probe.n_trials, n_slots=getattr(probe, "n_slots", 1))
         return RecurrentAgent(probe.n_obs, probe.n_actions, cfg.n_units, cfg.core,
                               cfg.trial_index_input, probe.n_trials)
 
@@ -144,6 +166,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
         start, metrics = ckpt.iteration, ckpt.metrics
         elapsed_before = metrics[-1]["elapsed_s"] if metrics else 0.0
     unroll = cfg.unroll or task.n_steps
+    snapshot_at = cfg.snapshot_iterations()
     started = time.perf_counter()
     bar = tqdm(range(start, cfg.n_iterations), desc=f"train {cfg.task}", unit="it", disable=not progress,
                initial=start, total=cfg.n_iterations)
@@ -214,6 +237,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
         last = iteration + 1 == cfg.n_iterations
         if out_dir is not None and ((iteration + 1) % cfg.checkpoint_every == 0 or last):
             save_checkpoint(out_dir, agent, cfg, optimizer, generator, iteration + 1, metrics)
+        if out_dir is not None and iteration + 1 in snapshot_at:
+            save_snapshot(out_dir / "snapshots" / f"iter{iteration + 1:06d}.pt", agent, cfg, iteration + 1, metrics)
     bar.close()
     result = TrainResult(agent.eval(), cfg, pd.DataFrame(metrics), out_dir=out_dir)
     if cfg.eval_episodes:

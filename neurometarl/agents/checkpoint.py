@@ -68,6 +68,24 @@ def save_checkpoint(out_dir: Path, agent, cfg, optimizer, generator, iteration: 
     return path
 
 
+def save_snapshot(path: Path, agent, cfg, iteration: int, metrics: list[dict]) -> Path:
+    """Write the weights alone (no optimizer state) at ``iteration``, loadable by :func:`load_checkpoint`;
+    used for learning curves across training (``TrainConfig.snapshots``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": "neurometarl-checkpoint-1",
+        "model_state": {k: v.detach().cpu() for k, v in agent.state_dict().items()},
+        "optimizer_state": {}, "generator_state": torch.zeros(0, dtype=torch.uint8),
+        "config": dataclasses.asdict(cfg), "iteration": iteration, "metrics": metrics[-1:],
+        "provenance": {"neurometarl_version": __version__, "seed": cfg.seed, "iteration": iteration, "snapshot": True,
+                       "episodes": metrics[-1]["episodes"] if metrics else 0},
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint written by :func:`save_checkpoint` (a file, or a directory holding ``checkpoint.pt``)."""
     from .a2c import build_agent, config_from_dict

@@ -78,7 +78,175 @@ class RecurrentAgent(nn.Module):
             parts.append(trial[:, None].float() / self.n_trials)
         return torch.cat(parts, 1)
 
-    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
-        """One step: returns ``logits`` (batch, n_actions), ``value`` (batch,), ``h`` (batch, n_units), state."""
+    def forward(self, x: torch.Tensor, state: State, hooks: dict | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
+        """One step: returns ``logits`` (batch, n_actions), ``value`` (batch,), ``h`` (batch, n_units), state.
+
+        ``hooks`` (optional, for the lab's perturbations): ``"input"`` maps x before the core,
+        ``"hidden"`` maps the units after the step (the mapped units are also the carried state).
+        """
+        hooks = hooks or {}
+        if "input" in hooks:
+            x = hooks["input"](x)
         h, state = self.core(x, state)
+        if "hidden" in hooks:
+            h = hooks["hidden"](h)
+            state = (h, *state[1:])
         return self.policy_head(h), self.value_head(h)[:, 0], h, state
+
+
+Hooks = dict  # optional interventions: {"input": f(x) -> x, "hidden": f(h) -> h, "rpe": f(δ) -> δ}
+
+
+class ConvEncoder(nn.Module):
+    """A small conv encoder for pixel observations, applied to each screen slot with shared weights.
+
+    The screen is split along its width into ``n_slots`` equal slots (e.g. the left and right object of
+    the Harlow task); each slot passes through the same two conv layers (ReLU) and a layer-normalised
+    linear read-out, and the slot codes are concatenated. Shared weights make the code of an object the
+    same in either slot, like the abstract mode's feature vectors; the layer norm gives them unit scale.
+    (A whole-screen encoder with a ReLU read-out stayed at chance for 60k Harlow episodes.)
+
+    Parameters
+    ----------
+    obs_shape : (channels, height, width) of one observation (it arrives flattened).
+    n_features : size of each slot's code; the encoder outputs ``n_slots · n_features``.
+    n_slots : side-by-side slots the width is split into.
+    """
+
+    def __init__(self, obs_shape: tuple[int, int, int], n_features: int = 16, n_slots: int = 1):
+        super().__init__()
+        if len(obs_shape) != 3:
+            raise ConfigError(f"a conv encoder needs (channels, height, width) observations, got shape {obs_shape}")
+        c, h, w = self.obs_shape = tuple(int(s) for s in obs_shape)
+        if n_slots < 1 or w % n_slots:
+            raise ConfigError(f"screen width {w} does not split into n_slots={n_slots} equal slots")
+        self.n_slots, self.slot_width = n_slots, w // n_slots
+        self.conv = nn.Sequential(nn.Conv2d(c, 16, 4, stride=2, padding=1), nn.ReLU(),
+                                  nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
+        with torch.no_grad():
+            n_conv = self.conv(torch.zeros(1, c, h, self.slot_width)).shape[1]
+        self.linear = nn.Sequential(nn.Linear(n_conv, n_features), nn.LayerNorm(n_features))
+        self.n_features = n_features * n_slots
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """(batch, c·h·w) flattened observations → (batch, n_slots · n_features)."""
+        b = obs.shape[0]
+        screen = obs.reshape(b, *self.obs_shape)
+        slots = screen.reshape(b, *self.obs_shape[:2], self.n_slots, self.slot_width).permute(0, 3, 1, 2, 4)
+        codes = self.linear(self.conv(slots.reshape(b * self.n_slots, *self.obs_shape[:2], self.slot_width)))
+        return codes.reshape(b, self.n_features)
+
+
+class EncodedRecurrentAgent(RecurrentAgent):
+    """:class:`RecurrentAgent` whose observation first passes through a :class:`ConvEncoder` (Sim 5 pixels).
+
+    The step input is built exactly as for :class:`RecurrentAgent` (raw flattened observation ‖ previous
+    action ‖ previous reward); ``forward`` encodes the observation part before the core.
+    """
+
+    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, n_units: int = 48, core: str = "lstm",
+                 trial_index_input: bool = False, n_trials: int = 1, n_features: int = 16, n_slots: int = 1):
+        n_obs = int(torch.tensor(obs_shape).prod())
+        super().__init__(n_obs, n_actions, n_units, core, trial_index_input, n_trials)
+        self.encoder = ConvEncoder(obs_shape, n_features, n_slots)
+        self.core = RecurrentCore(self.encoder.n_features + n_actions + 1 + int(trial_index_input), n_units, core)
+
+    def forward(self, x, state, hooks: Hooks | None = None):
+        hooks = hooks or {}
+        if "input" in hooks:
+            x = hooks["input"](x)
+        z = torch.cat([self.encoder(x[:, :self.n_obs]), x[:, self.n_obs:]], 1)
+        h, state = self.core(z, state)
+        if "hidden" in hooks:
+            h = hooks["hidden"](h)
+            state = (h, *state[1:])
+        return self.policy_head(h), self.value_head(h)[:, 0], h, state
+
+
+class ActorCriticAgent(nn.Module):
+    """Two recurrent networks (Wang et al. 2018 Sim 6): a critic and an actor fed the critic's RPE.
+
+    Critic: (observation ‖ previous action ‖ previous reward) → LSTM → value V_t.
+    Actor: (observation ‖ previous action ‖ δ_{t−1}) → LSTM → policy, where
+    δ_{t−1} = r_{t−1} + γ·V_t − V_{t−1} is the critic's TD error for the outcome just observed ("dopamine"),
+    taking the place of the reward input (0 on an episode's first step). δ enters the actor as a signal
+    (detached): the critic learns only from the value loss, the actor from the policy loss, in one A2C loss.
+
+    Same interface as :class:`RecurrentAgent`: ``initial_state``, ``make_input``, ``forward`` returning
+    ``logits, value, h, state``; ``h`` is actor units ‖ critic units (``n_units`` = 2 × units per network).
+    ``state`` = (h_actor, c_actor, h_critic, c_critic, previous value, has-previous flag).
+
+    Parameters
+    ----------
+    n_obs, n_actions : task observation size and number of actions.
+    n_units : units in each of the two LSTMs (48 in the paper).
+    gamma : discount used for δ (the training γ).
+    """
+
+    #: the actor reads the critic's δ (the lab's RPE perturbations need this)
+    feeds_rpe = True
+
+    def __init__(self, n_obs: int, n_actions: int, n_units: int = 48, gamma: float = 0.9, core: str = "lstm",
+                 trial_index_input: bool = False, n_trials: int = 1):
+        super().__init__()
+        if n_units < 1:
+            raise ConfigError(f"n_units must be >= 1, got {n_units}")
+        if core != "lstm":
+            raise ConfigError(f"the actor-critic architecture uses LSTMs (core='lstm'), got core={core!r}")
+        if trial_index_input:
+            raise ConfigError("trial_index_input is not supported by the actor-critic architecture; set it to False")
+        self.n_obs, self.n_actions, self.n_trials, self.gamma = n_obs, n_actions, max(int(n_trials), 1), float(gamma)
+        self.trial_index_input = False
+        self.units_per_network = n_units
+        self.critic = RecurrentCore(n_obs + n_actions + 1, n_units, "lstm")
+        self.actor = RecurrentCore(n_obs + n_actions + 1, n_units, "lstm")
+        self.policy_head = nn.Linear(n_units, n_actions)
+        self.value_head = nn.Linear(n_units, 1)
+
+    @property
+    def n_units(self) -> int:
+        return 2 * self.units_per_network
+
+    @property
+    def unit_names(self) -> tuple[str, ...]:
+        n = self.units_per_network
+        return tuple(f"actor{i:03d}" for i in range(n)) + tuple(f"critic{i:03d}" for i in range(n))
+
+    def initial_state(self, batch_size: int) -> State:
+        zeros = self.critic.initial[0].new_zeros(batch_size)
+        return (*self.actor.initial_state(batch_size), *self.critic.initial_state(batch_size), zeros, zeros)
+
+    def make_input(self, obs, prev_action, prev_reward, trial=None) -> torch.Tensor:
+        """obs ‖ one-hot previous action ‖ previous reward (the actor's copy gets δ in the reward's place)."""
+        return torch.cat([obs, prev_action, prev_reward[:, None]], 1)
+
+    def forward(self, x, state, hooks: Hooks | None = None):
+        """One step: ``logits`` (batch, n_actions), ``value`` (batch,), ``h`` (batch, 2·units), state.
+
+        ``hooks`` (optional, for the lab's perturbations): ``"input"`` maps x before both networks,
+        ``"rpe"`` maps the δ fed to the actor, ``"hidden"`` maps actor ‖ critic units after the step.
+        """
+        hooks = hooks or {}
+        if "input" in hooks:
+            x = hooks["input"](x)
+        h_actor, c_actor, h_critic, c_critic, prev_value, has_prev = state
+        hc, (hc, cc) = self.critic(x, (h_critic, c_critic))
+        value = self.value_head(hc)[:, 0]
+        reward = x[:, -1]
+        rpe = has_prev * (reward + self.gamma * value - prev_value).detach()
+        if "rpe" in hooks:
+            rpe = hooks["rpe"](rpe)
+        ha, (ha, ca) = self.actor(torch.cat([x[:, :-1], rpe[:, None]], 1), (h_actor, c_actor))
+        h = torch.cat([ha, hc], 1)
+        if "hidden" in hooks:
+            h = hooks["hidden"](h)
+            n = self.units_per_network
+            ha, hc = h[:, :n], h[:, n:]
+            value = self.value_head(hc)[:, 0]
+        new_state = (ha, ca, hc, cc, value.detach(), torch.ones_like(has_prev))
+        return self.policy_head(ha), value, h, new_state
+
+
+ARCHITECTURES = ("single", "actor-critic")
+ENCODERS = ("none", "conv")

@@ -23,7 +23,7 @@ class AgentSubject:
 
     def __init__(self, agent: RecurrentAgent, gamma: float, name: str = "agent", description: dict | None = None):
         self.agent, self.gamma, self.name = agent.eval(), gamma, name
-        self.unit_names = tuple(f"unit{i:03d}" for i in range(agent.n_units))
+        self.unit_names = getattr(agent, "unit_names", None) or tuple(f"unit{i:03d}" for i in range(agent.n_units))
         self._description = description or {}
 
     @classmethod

@@ -90,6 +90,12 @@ def recording_to_table(ds: xr.Dataset, *, episodes_as: str | None = None, subjec
         else:
             state2 = np.where(common == 1, choice, 1 - choice)
         table["state2"] = np.where(violation, -1, state2).ravel().astype(np.int8)
+        if "reward_prob" in ds and "option" in ds["reward_prob"].dims:  # a second-stage choice protocol
+            periods = ds["step_period"].attrs.get("flag_meanings", "").split()
+            second = ds["step_action"].isel(step=ds["step_period"].to_numpy() == periods.index("stage2"))
+            code2 = second.transpose("episode", "step").to_numpy()
+            choice2 = np.where(code2 == names.index("left"), 0, np.where(code2 == names.index("right"), 1, -1))
+            table["choice2"] = np.where(violation, -1, choice2).ravel().astype(np.int8)
     for name, var in ds.data_vars.items():
         dims = var.dims
         if dims[:2] != ("episode", "trial") or name in ("choice", "reward", "common", "state2"):

@@ -166,3 +166,10 @@ def load_hbayesdm(name: str) -> pd.DataFrame:
         raise DataError(f"unknown hBayesDM example {name!r}; choose from {list(HBAYESDM_FILES)}")
     raw = pd.read_csv(dataset_path(HBAYESDM, HBAYESDM_FILES[name]), sep="\t")
     return validate_table(convert_hbayesdm(raw, name), "twostep" if name == "ts" else "bandit")
+
+
+#: shipped datasets by short name (for the command line): name → loader
+SHIPPED = {
+    "rat-twostep": load_rat_twostep,
+    **{f"hbayesdm-{name}": (lambda name=name: load_hbayesdm(name)) for name in HBAYESDM_FILES},
+}

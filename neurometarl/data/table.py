@@ -44,6 +44,11 @@ OPTIONAL_COLUMNS = ("session", "state2", "choice2", "forced", "violation", "magn
 KINDS = ("bandit", "twostep", None)
 
 
+def _names(values) -> str:
+    """'[a, b]' with plain str() of each value (no numpy reprs)."""
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
 def _rows(mask: np.ndarray | pd.Series, index: pd.Index, limit: int = 10) -> str:
     """'rows [3, 7, 12] (and 40 more)' for the table rows where ``mask`` is true."""
     labels = list(index[np.asarray(mask, bool)])
@@ -93,7 +98,7 @@ def validate_table(table: pd.DataFrame, kind: str | None = None) -> pd.DataFrame
     if isinstance(df["subject"].dtype, pd.CategoricalDtype):
         empty = [c for c in df["subject"].cat.categories if not (df["subject"] == c).any()]
         if empty:
-            raise DataError(f"subject(s) {empty} have no trials (unused categories of column 'subject')")
+            raise DataError(f"subject(s) {_names(empty)} have no trials (unused categories of column 'subject')")
         df["subject"] = df["subject"].astype(df["subject"].cat.categories.dtype)
     if df["subject"].isna().any():
         raise DataError(f"column 'subject' is missing at {_rows(df['subject'].isna(), df.index)}")
@@ -139,7 +144,7 @@ def validate_table(table: pd.DataFrame, kind: str | None = None) -> pd.DataFrame
     usable = df.loc[used & (df["forced"] == 0)].groupby("subject", sort=False).size()
     idle = [s for s in pd.unique(df["subject"]) if usable.get(s, 0) == 0]
     if idle:
-        raise DataError(f"subject(s) {idle} have no usable trials (every row is a violation or forced)")
+        raise DataError(f"subject(s) {_names(idle)} have no usable trials (every row is a violation or forced)")
 
     df = df.sort_values(["subject", "session", "trial"], kind="stable")
     if kind == "twostep" and "state2" in df:

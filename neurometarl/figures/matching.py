@@ -34,7 +34,7 @@ def plot_matching(numbers: dict, *, ax=None) -> plt.Axes:
         x = np.concatenate([p["log_reward_ratio"] for p in numbers["matching_points"][part]])
         y = np.concatenate([p["log_choice_ratio"] for p in numbers["matching_points"][part]])
         slope = np.mean(numbers["agent"][f"slope_{part}"])
-        ax.scatter(x, y, s=3, alpha=0.25, color=color, marker=marker, lw=0)
+        ax.scatter(x, y, s=3, alpha=0.25, color=color, marker=marker, lw=0, rasterized=True)
         fit = np.polyfit(x, y, 1)
         xs = np.linspace(x.min(), x.max(), 2)
         ax.plot(xs, np.polyval(fit, xs), color=color, lw=1.5,

@@ -72,6 +72,7 @@ def plot_phase_bars(numbers: dict, *, ax=None) -> plt.Axes:
                zorder=4, label="meta-RL in the paper (spec)")
     ax.set_xticks(x, labels)
     ax.set_ylabel("effective learning rate α")
+    ax.set_ylim(0, max(0.6, ax.get_ylim()[1]))
     return ax
 
 
@@ -131,7 +132,7 @@ def plot_fig3(numbers: dict, path_stem) -> list[Path]:
         axes[0, 0].legend(frameon=False, loc="upper left")
         plot_phase_bars(numbers, ax=axes[0, 2])
         axes[0, 2].set_title("c  learning rate by phase (10-trial windows)")
-        axes[0, 2].legend(frameon=False, fontsize=7, loc="upper left")
+        axes[0, 2].legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
         plot_decoded_volatility(numbers, ax=axes[1, 0])
         axes[1, 0].legend(frameon=False, fontsize=7)
         plot_decoded_scatter(numbers, ax=axes[1, 1])

@@ -1,14 +1,75 @@
-"""Baselines and fittable behavioural models. Every baseline is a lab subject."""
+"""Baselines and fittable behavioural models. Every baseline is a lab subject, and so is every
+behavioural model (``model.simulate(task)`` records it through :func:`neurometarl.lab.record_session`).
 
+``MODELS`` maps a model name to a factory; ``make_model(name, **hyperparameters)`` builds one:
+
+=================  ======================================================================
+name               model
+=================  ======================================================================
+rw, qlearning      Rescorla-Wagner / Q-learning (alpha, beta)
+rw-asymmetric      ... with alpha+ / alpha-
+rw-forgetting      ... with decay of the unchosen value
+rw-perseveration   ... with an exponential choice kernel (kappa, tau)
+rw-lapse           ... with a lapse rate
+behrens            RW over probability, softmax over probability x shown magnitude
+beta-bernoulli     Beta-Bernoulli observer
+hmm-reversal       Bayesian reversal observer with a hazard rate
+volatility         two-level volatility observer (grid filter over r, v, k)
+mf                 two-step model-free SARSA(lambda)
+mb                 two-step model-based planner with known transitions
+hybrid             Daw 2011 hybrid (alpha1, alpha2, lambda, beta1, beta2, perseveration, w)
+latent-state       two-step planner inferring the rich state with a hazard rate
+=================  ======================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..errors import ConfigError
+from .bandit import BehrensLearner, QLearning
 from .bandit_baselines import BASELINES
+from .base import BehaviouralModel, Parameter
+from .bayesian import BetaBernoulli, HMMReversal, VolatilityObserver
+from .twostep import HybridTwoStep, LatentStateTwoStep, ModelBasedTwoStep, ModelFreeTwoStep
 
-__all__ = ["BASELINES", "make_baseline"]
+MODELS = {
+    "rw": QLearning,
+    "qlearning": QLearning,
+    "rw-asymmetric": functools.partial(QLearning, asymmetric=True),
+    "rw-forgetting": functools.partial(QLearning, forgetting=True),
+    "rw-perseveration": functools.partial(QLearning, perseveration=True),
+    "rw-lapse": functools.partial(QLearning, lapse=True),
+    "behrens": BehrensLearner,
+    "beta-bernoulli": BetaBernoulli,
+    "hmm-reversal": HMMReversal,
+    "volatility": VolatilityObserver,
+    "mf": ModelFreeTwoStep,
+    "mb": ModelBasedTwoStep,
+    "hybrid": HybridTwoStep,
+    "latent-state": LatentStateTwoStep,
+}
+
+__all__ = [
+    "BASELINES", "make_baseline", "MODELS", "make_model", "BehaviouralModel", "Parameter",
+    "QLearning", "BehrensLearner", "BetaBernoulli", "HMMReversal", "VolatilityObserver",
+    "HybridTwoStep", "ModelFreeTwoStep", "ModelBasedTwoStep", "LatentStateTwoStep",
+]
 
 
 def make_baseline(name: str, **params):
     """Build baseline subject ``name`` (``bayes-optimal``, ``thompson``, ``ucb``, ``rw``, ``random``)."""
-    from ..tasks import ConfigError
-
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; valid baselines: {', '.join(BASELINES)}")
     return BASELINES[name](**params)
+
+
+def make_model(name: str, **hyperparameters) -> BehaviouralModel:
+    """Build behavioural model ``name`` (see :data:`MODELS`) with ``hyperparameters`` (fitting options
+    such as ``method='map'``, ``n_starts``, ``random_state``, or model options)."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+    try:
+        return MODELS[name](**hyperparameters)
+    except TypeError as err:
+        raise ConfigError(f"bad option for model {name!r}: {err}") from None

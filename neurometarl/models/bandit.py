@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import BehaviouralModel, positive, real, unit
+from .base import BehaviouralModel, log_softmax2, positive, real, unit
 
 
 class QLearning(BehaviouralModel):
@@ -36,7 +36,7 @@ class QLearning(BehaviouralModel):
     description = "Rescorla-Wagner / Q-learning with softmax (alpha, beta)"
 
     def __init__(self, asymmetric=False, forgetting=False, perseveration=False, lapse=False, q0=0.5,
-                 method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+                 method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.asymmetric = asymmetric
         self.forgetting = forgetting
         self.perseveration = perseveration
@@ -77,33 +77,55 @@ class QLearning(BehaviouralModel):
             state["kernel"] = torch.zeros(n, 2, dtype=p["beta"].dtype)
         return state
 
-    def _logits(self, state, p, x):
-        logits = p["beta"][:, None] * state["q"]
+    # The likelihood loop keeps only the values; β and κ multiply them once for all trials, and the
+    # learning-rate products with the (known) choices are formed once per evaluation (_prepare).
+    def _policy_inputs(self, state, p, x):
+        return state
+
+    def _policy_logits(self, inputs, p):
+        logits = p["beta"][:, None] * inputs["q"]
         if self.perseveration:
-            logits = logits + p["kappa"][:, None] * state["kernel"]
+            logits = logits + p["kappa"][:, None] * inputs["kernel"]
         return logits
 
-    def _log_policy(self, state, p, x):
-        logp = torch.log_softmax(self._logits(state, p, x), -1)
+    def _logits(self, state, p, x):
+        return self._policy_logits(state, p)
+
+    def _log_probs(self, logits, p):
+        logp = log_softmax2(logits)
         if self.lapse:
             eps = p["lapse"][:, None]
             logp = torch.log((1 - eps) * logp.exp() + 0.5 * eps)
         return logp
 
+    def _prepare(self, p, batch):
+        onehot = batch.choice_onehot  # (n_trials, columns, 2)
+        out = {}
+        if not self.asymmetric:
+            out["alpha_onehot"] = (p["alpha"][:, None] * onehot).unbind(0)
+        if self.forgetting:
+            out["forget_other"] = (p["forget"][:, None] * (1 - onehot)).unbind(0)
+        if self.perseveration:
+            out["tau_onehot"] = (p["tau"][:, None] * onehot).unbind(0)
+        return out
+
     def _update(self, state, p, x):
         onehot = x["choice_onehot"]
         q = state["q"]
-        delta = x["reward"] - (q * onehot).sum(-1)
         if self.asymmetric:
+            delta = x["reward"] - (q * onehot).sum(-1)
             alpha = torch.where(delta >= 0, p["alpha_pos"], p["alpha_neg"])
+            q = q + (alpha * delta)[:, None] * onehot
         else:
-            alpha = p["alpha"]
-        q = q + (alpha * delta)[:, None] * onehot
+            alpha_onehot = x["alpha_onehot"] if "alpha_onehot" in x else p["alpha"][:, None] * onehot
+            q = q + alpha_onehot * (x["reward"][:, None] - q)
         if self.forgetting:
-            q = q + p["forget"][:, None] * (1 - onehot) * (self.q0 - q)
+            forget_other = x["forget_other"] if "forget_other" in x else p["forget"][:, None] * (1 - onehot)
+            q = q + forget_other * (self.q0 - q)
         new = {"q": q}
         if self.perseveration:
-            new["kernel"] = state["kernel"] + p["tau"][:, None] * (onehot - state["kernel"])
+            tau_onehot = x["tau_onehot"] if "tau_onehot" in x else p["tau"][:, None] * onehot
+            new["kernel"] = state["kernel"] * (1 - p["tau"][:, None]) + tau_onehot
         return new
 
     def _latents(self, state, p, x):
@@ -138,7 +160,7 @@ class BehrensLearner(BehaviouralModel):
     name = "behrens"
     description = "RW over reward probability, softmax over probability x shown magnitude (alpha, beta)"
 
-    def __init__(self, anticorrelated=True, p0=0.5, method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+    def __init__(self, anticorrelated=True, p0=0.5, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.anticorrelated = anticorrelated
         self.p0 = p0
         self.method = method

@@ -1,11 +1,11 @@
 """The behavioural-model contract and the machinery every model shares.
 
-A model is written once, as three batched torch functions over ``rows`` (subjects × random starts ×
-folds, or episodes when it plays a task):
+A model is written once, as three batched torch functions over columns (one per session of every
+subject × start × fold, or one per episode when it plays a task):
 
-- ``_init_state(p, n_rows)`` → dict of state tensors at a session start;
-- ``_log_policy(state, p, x)`` → (rows, 2) log-probabilities of the first-stage (bandit) choice;
-  two-step models also give ``_log_policy2(state, p, x)`` for the second-stage choice;
+- ``_init_state(p, n)`` → dict of state tensors at a session start;
+- ``_logits(state, p, x)`` → (columns, 2) logits of the first-stage (bandit) choice; two-step models
+  with second-stage choices also give ``_logits2(state, p, x)``;
 - ``_update(state, p, x)`` → the new state after trial ``x`` (choice, reward, transition...).
 
 The same functions give the likelihood (a Python loop over trials, vectorised over all rows),
@@ -17,7 +17,9 @@ The sklearn-style front end (``fit``, ``params_``, ``nll_``, ``bic_``, ``predict
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -83,8 +85,10 @@ def unit(name, long_name, init=(0.05, 0.95), prior=(0.0, 1.5)):
     return Parameter(name, 0.0, 1.0, init, long_name, prior)
 
 
-def positive(name, long_name, init=(0.5, 10.0), prior=(1.0, 1.0)):
-    return Parameter(name, 0.0, math.inf, init, long_name, prior)
+def positive(name, long_name, init=(0.5, 10.0), prior=(-2.75, 1.5), upper=50.0):
+    """A positive parameter with a finite cap (inverse temperatures: ML estimates otherwise run off to
+    infinity for near-deterministic choosers); the default prior is centred near 3 on that scale."""
+    return Parameter(name, 0.0, upper, init, long_name, prior)
 
 
 def real(name, long_name, init=(-1.0, 1.0), prior=(0.0, 1.0)):
@@ -93,29 +97,44 @@ def real(name, long_name, init=(-1.0, 1.0), prior=(0.0, 1.0)):
 
 # --- trial data as batched tensors --------------------------------------------------------------
 class TrialData:
-    """A validated trial table as padded (trial, subject) arrays.
+    """A validated trial table as padded (trial, session) arrays.
+
+    Learning starts afresh at every session start, so sessions are independent sequences: each is
+    one column of the padded layout and the likelihood loop runs over the longest session, not the
+    longest subject. A subject's parameters are shared by all its sessions.
 
     Attributes
     ----------
-    subjects : subject ids, in table order.
-    arrays : dict of numpy arrays (n_trials_max, n_subjects): ``choice``, ``reward``, ``transition``,
-        ``state2`` (canonical: 0 is the state commonly reached by choice 0), ``choice2``, ``lik1`` and
-        ``lik2`` (1 where that stage's choice is modelled), ``update`` (1 where learning happens),
-        ``reset`` (1 at a session start) and ``magnitude`` (n_trials_max, n_subjects, 2).
-    row_index : (n_trials_max, n_subjects) position of each trial in ``table`` (−1 for padding).
+    subjects : subject ids, in table order; ``n_subjects``.
+    unit_subject : (n_units,) subject index of each session ("unit" = one subject's session).
+    subject_units : list of arrays, the sessions of each subject.
+    arrays : dict of numpy arrays (n_trials_max, n_units): ``choice``, ``reward``, ``transition``,
+        ``state2`` (canonical: state a is the one choice a commonly leads to), ``choice2``, ``lik1`` and
+        ``lik2`` (1 where that stage's choice is modelled), ``update`` (1 where learning happens) and
+        ``magnitude`` (n_trials_max, n_units, 2).
+    row_index : (n_trials_max, n_units) position of each trial in ``table`` (−1 for padding).
+    n_choices : (n_subjects,) modelled choices of each subject.
     """
 
-    def __init__(self, table: pd.DataFrame, kind: str):
+    def __init__(self, table: pd.DataFrame, kind: str, task_config: dict | None = None):
         self.table = table
         self.kind = kind
+        #: the protocol's config when the trials come from a recording (known task structure)
+        self.task_config = task_config or {}
         subj = table["subject"].to_numpy()
         self.subjects = list(pd.unique(subj))
-        groups = [np.flatnonzero(subj == s) for s in self.subjects]
-        n_sub, n_max = len(groups), max(len(g) for g in groups)
-        self.n_subjects, self.n_trials = n_sub, n_max
-        self.row_index = np.full((n_max, n_sub), -1, np.int64)
-        for j, g in enumerate(groups):
-            self.row_index[: len(g), j] = g
+        subject_code = pd.Index(self.subjects).get_indexer(subj)
+        units = pd.DataFrame({"s": subject_code, "session": table["session"].to_numpy()})
+        unit_code = units.groupby(["s", "session"], sort=False).ngroup().to_numpy()
+        n_units = unit_code.max() + 1
+        position = units.groupby(["s", "session"], sort=False).cumcount().to_numpy()
+        n_max = int(position.max()) + 1
+        self.n_subjects, self.n_units, self.n_trials = len(self.subjects), int(n_units), n_max
+        self.row_index = np.full((n_max, n_units), -1, np.int64)
+        self.row_index[position, unit_code] = np.arange(len(table))
+        self.unit_subject = np.zeros(n_units, np.int64)
+        self.unit_subject[unit_code] = subject_code
+        self.subject_units = [np.flatnonzero(self.unit_subject == j) for j in range(self.n_subjects)]
         pad = self.row_index < 0
         take = np.where(pad, 0, self.row_index)
 
@@ -127,11 +146,6 @@ class TrialData:
         choice = np.where(valid, col("choice"), 0).astype(np.int64)
         self.has_choice2 = "choice2" in table and bool((table.loc[table["violation"] == 0, "choice2"] >= 0).all())
         transition = np.where(valid, col("transition", 1.0), 1)
-        session = col("session")
-        first = np.zeros((n_max, n_sub), bool)
-        first[0] = True
-        first[1:] = session[1:] != session[:-1]
-        mags = np.stack([col("magnitude_left", 1.0), col("magnitude_right", 1.0)], -1)
         self.arrays = {
             "choice": choice,
             "reward": np.where(valid, col("reward"), 0.0),
@@ -139,26 +153,37 @@ class TrialData:
             "state2": np.where(transition == 1, choice, 1 - choice),
             "choice2": np.where(valid, col("choice2"), 0).clip(0).astype(np.int64) if self.has_choice2 else np.zeros_like(choice),
             "lik1": (valid & (col("forced") == 0)).astype(float),
-            "lik2": valid.astype(float) if self.has_choice2 else np.zeros((n_max, n_sub)),
+            "lik2": valid.astype(float) if self.has_choice2 else np.zeros((n_max, n_units)),
             "update": valid.astype(float),
-            "reset": first & ~pad,
-            "magnitude": mags,
+            "magnitude": np.stack([col("magnitude_left", 1.0), col("magnitude_right", 1.0)], -1),
         }
-        self.n_choices = self.arrays["lik1"].sum(0) + self.arrays["lik2"].sum(0)  # (n_subjects,)
+        per_unit = self.arrays["lik1"].sum(0) + self.arrays["lik2"].sum(0)
+        self.n_choices = np.bincount(self.unit_subject, per_unit, minlength=self.n_subjects)
 
-    def rows(self, row_subject: np.ndarray, lik_mask: np.ndarray | None = None) -> "RowBatch":
-        """Tensors for ``rows``, row i holding subject ``row_subject[i]``; ``lik_mask`` (n_trials,
-        rows) optionally restricts which trials count in the likelihood (cross-validation, windows)."""
-        return RowBatch(self, np.asarray(row_subject, np.int64), lik_mask)
+    def layout(self, row_subject) -> tuple[np.ndarray, np.ndarray]:
+        """Columns for problem rows: row i takes every session of subject ``row_subject[i]``.
+        Returns (col_row, col_unit), each (n_columns,)."""
+        units = [self.subject_units[s] for s in row_subject]
+        col_row = np.repeat(np.arange(len(units)), [len(u) for u in units])
+        return col_row, np.concatenate(units)
+
+    def rows(self, row_subject, lik_mask=None) -> "RowBatch":
+        """Tensors for problem rows ``row_subject`` (see :meth:`layout`). ``lik_mask(col_row, col_unit)``
+        may return a (n_trials, n_columns) array restricting which trials count in the likelihood
+        (cross-validation folds, sliding windows)."""
+        col_row, col_unit = self.layout(np.asarray(row_subject, np.int64))
+        mask = None if lik_mask is None else lik_mask(col_row, col_unit)
+        return RowBatch(self, len(row_subject), col_row, col_unit, mask)
 
 
 class RowBatch:
-    """Per-trial dicts of (rows,) tensors for the likelihood loop (built once, reused every call)."""
+    """Per-trial dicts of (columns,) tensors for the likelihood loop (built once, reused every call)."""
 
-    def __init__(self, data: TrialData, row_subject: np.ndarray, lik_mask: np.ndarray | None):
-        self.n_rows = len(row_subject)
-        self.row_subject = row_subject
-        a = {k: v[:, row_subject] for k, v in data.arrays.items()}
+    def __init__(self, data: TrialData, n_rows: int, col_row: np.ndarray, col_unit: np.ndarray, lik_mask):
+        self.n_rows = n_rows
+        self.col_row, self.col_unit = col_row, col_unit
+        self.col_row_t = torch.as_tensor(col_row)
+        a = {k: v[:, col_unit] for k, v in data.arrays.items()}
         if lik_mask is not None:
             a["lik1"] = a["lik1"] * lik_mask
             a["lik2"] = a["lik2"] * lik_mask
@@ -166,24 +191,42 @@ class RowBatch:
         self.lik2 = torch.as_tensor(a["lik2"], dtype=DTYPE)
         self.choice = torch.as_tensor(a["choice"])
         self.choice2 = torch.as_tensor(a["choice2"])
+        #: (n_trials, columns, 2) one-hot first-stage choices and (n_trials, columns, 1) rewards
+        self.choice_onehot = torch.nn.functional.one_hot(self.choice, 2).to(DTYPE)
+        self.reward = torch.as_tensor(a["reward"], dtype=DTYPE)
+        state2 = torch.as_tensor(a["state2"])
         t = {
             "choice": self.choice,
-            "choice_onehot": torch.nn.functional.one_hot(self.choice, 2).to(DTYPE),
-            "reward": torch.as_tensor(a["reward"], dtype=DTYPE),
+            "choice_onehot": self.choice_onehot,
+            "reward": self.reward,
+            "reward_column": self.reward[..., None],
             "transition": torch.as_tensor(a["transition"], dtype=DTYPE),
-            "state2": torch.as_tensor(a["state2"]),
-            "state2_onehot": torch.nn.functional.one_hot(torch.as_tensor(a["state2"]), 2).to(DTYPE),
+            "state2": state2,
+            "state2_onehot": torch.nn.functional.one_hot(state2, 2).to(DTYPE),
             "choice2": self.choice2,
-            "s2a2_onehot": torch.nn.functional.one_hot(torch.as_tensor(a["state2"] * 2 + a["choice2"]), 4).to(DTYPE),
+            "s2a2_onehot": torch.nn.functional.one_hot(state2 * 2 + self.choice2, 4).to(DTYPE),
             "magnitude": torch.as_tensor(a["magnitude"], dtype=DTYPE),
             "update": torch.as_tensor(a["update"], dtype=torch.bool),
-            "reset": torch.as_tensor(a["reset"], dtype=torch.bool),
         }
         self.n_trials = data.n_trials
         self.steps = [{k: v[i] for k, v in t.items()} for i in range(self.n_trials)]
-        self.any_reset = a["reset"][1:].any(1).tolist() if self.n_trials > 1 else []
-        self.any_reset = [False] + self.any_reset
         self.any_skip = (~a["update"].astype(bool)).any(1).tolist()
+
+    def per_row(self, values: torch.Tensor) -> torch.Tensor:
+        """Sum (columns,) values into their problem rows, (n_rows,)."""
+        return torch.zeros(self.n_rows, dtype=values.dtype).index_add(0, self.col_row_t, values)
+
+
+def log_softmax2(logits: torch.Tensor) -> torch.Tensor:
+    """log-softmax over two actions, (..., 2) → (..., 2): −softplus of ∓ the logit difference.
+
+    ``torch.log_softmax`` (and ``logsigmoid``) split even a (rows, 2) tensor across threads, and the
+    synchronisation costs up to milliseconds a call on a busy machine; ``softplus`` is a plain
+    elementwise kernel.
+    """
+    d = logits[..., 1] - logits[..., 0]
+    softplus = torch.nn.functional.softplus
+    return torch.stack([-softplus(d), -softplus(-d)], -1)
 
 
 def _where_state(mask: torch.Tensor, new: dict, old: dict) -> dict:
@@ -194,18 +237,27 @@ def _where_state(mask: torch.Tensor, new: dict, old: dict) -> dict:
     return out
 
 
+def frame_json(params) -> str:
+    frame = params if isinstance(params, pd.DataFrame) else pd.DataFrame([pd.Series(params)])
+    return frame.to_json()
+
+
 # --- the estimator ------------------------------------------------------------------------------
 FIT_METHODS = ("ml", "map", "eb")
 
 
 class BehaviouralModel(BaseEstimator):
-    """Base class: subclasses set ``kind`` and ``name``, implement ``_parameter_specs``,
-    ``_init_state``, ``_logits`` (or ``_log_policy``), ``_update`` and ``_latent_names``.
+    """Base class: subclasses set ``kind``, ``name`` and ``description`` and implement
+    ``_parameter_specs``, ``_init_state``, ``_logits``, ``_update``, ``_latents`` and
+    ``_prediction_errors`` (two-step models with second-stage choices also ``_logits2``). Optional
+    hooks for speed: ``_policy_inputs``/``_policy_logits`` and ``_prepare``; for a lapse-style choice
+    rule: ``_log_probs``.
 
     Fitting hyperparameters shared by every model (sklearn style, stored untouched by ``__init__``):
     ``method`` ('ml' maximum likelihood, 'map' with the parameters' priors, 'eb' hierarchical
-    empirical Bayes), ``n_starts`` (optimisation starts per subject, the first at the centre of each
-    parameter's ``init`` range), ``prior`` (dict name → (mean, sd) overriding default priors, in
+    empirical Bayes), ``n_starts`` (local optimisations per subject, from the best ``n_starts`` of 24
+    candidate points screened in one batched pass: the centre of each parameter's ``init`` range and
+    uniform draws in it), ``prior`` (dict name → (mean, sd) overriding default priors, in
     unconstrained space), ``max_iter``, ``random_state``.
     """
 
@@ -222,13 +274,34 @@ class BehaviouralModel(BaseEstimator):
         raise NotImplementedError
 
     def _logits(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+        """(rows, 2) first-stage logits before trial ``x``."""
         raise NotImplementedError
+
+    def _policy_inputs(self, state: dict, p: dict, x: dict):
+        """What the likelihood loop keeps from each trial to build the logits afterwards, for all trials
+        at once (default: the logits themselves). Models override this with
+        :meth:`_policy_logits` to move parameter products out of the loop over trials."""
+        return self._logits(state, p, x)
+
+    def _policy_logits(self, inputs, p: dict) -> torch.Tensor:
+        """Logits (..., rows, 2) from :meth:`_policy_inputs` stacked over trials (or one trial)."""
+        return inputs
+
+    def _log_probs(self, logits: torch.Tensor, p: dict) -> torch.Tensor:
+        """Log-probabilities of the two choices from logits (..., rows, 2)."""
+        return log_softmax2(logits)
 
     def _log_policy(self, state: dict, p: dict, x: dict) -> torch.Tensor:
-        return torch.log_softmax(self._logits(state, p, x), -1)
+        """(rows, 2) log-probabilities of the first-stage choice before trial ``x``."""
+        return self._log_probs(self._policy_logits(self._policy_inputs(state, p, x), p), p)
 
-    def _log_policy2(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+    def _logits2(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+        """(rows, 2) second-stage logits in the state reached on trial ``x`` (two-step models)."""
         raise NotImplementedError
+
+    def _prepare(self, p: dict, batch: "RowBatch") -> dict:
+        """Per-evaluation precomputations: name → sequence of per-trial tensors, merged into ``x``."""
+        return {}
 
     def _update(self, state: dict, p: dict, x: dict) -> dict:
         raise NotImplementedError
@@ -289,7 +362,7 @@ class BehaviouralModel(BaseEstimator):
             raise ConfigError(f"{self.name} needs parameter(s) {missing}; got {list(params.columns)}")
         out = {}
         for s in self.specs():
-            v = np.asarray(params[s.name], float)
+            v = np.array(params[s.name], float)
             if np.any(v < s.lower) or np.any(v > s.upper) or not np.all(np.isfinite(v)):
                 raise ConfigError(f"parameter {s.name!r} must lie in [{s.lower}, {s.upper}], got {v}")
             out[s.name] = torch.as_tensor(v, dtype=DTYPE)
@@ -297,28 +370,27 @@ class BehaviouralModel(BaseEstimator):
 
     # -- the likelihood loop -------------------------------------------------------------------------
     def _run(self, p: dict[str, torch.Tensor], batch: RowBatch, record: bool = False):
-        """Log-likelihood of every row (rows,); with ``record`` also per-trial log-probabilities and
-        latents, each (n_trials, rows)."""
-        n = batch.n_rows
-        state = self._init_state(p, n)
-        logp1, logp2, rec = [], [], []
+        """Log-likelihood of every column (columns,) with parameters ``p`` given per column; with
+        ``record`` also per-trial latents, each (n_trials, columns). Every column starts a session."""
+        state = self._init_state(p, len(batch.col_row))
+        extra = self._prepare(p, batch)
+        inputs, logits2, rec = [], [], []
         for t, x in enumerate(batch.steps):
-            if batch.any_reset[t]:
-                state = _where_state(x["reset"], self._init_state(p, n), state)
-            lp = self._log_policy(state, p, x)
-            logp1.append(lp)
+            if extra:
+                x = {**x, **{k: v[t] for k, v in extra.items()}}
+            inputs.append(self._policy_inputs(state, p, x))
             if self.stage2_:
-                logp2.append(self._log_policy2(state, p, x))
+                logits2.append(self._logits2(state, p, x))
             if record:
                 rec.append({**self._latents(state, p, x), **self._prediction_errors(state, p, x)})
             new = self._update(state, p, x)
             state = _where_state(x["update"], new, state) if batch.any_skip[t] else new
-        lp1 = torch.stack(logp1)  # (T, rows, 2)
-        chosen1 = lp1.gather(2, batch.choice[..., None])[..., 0]
-        ll = (chosen1 * batch.lik1).sum(0)
+        stacked = {k: torch.stack([i[k] for i in inputs]) for k in inputs[0]} if isinstance(inputs[0], dict) else torch.stack(inputs)
+        lp1 = self._log_probs(self._policy_logits(stacked, p), p)  # (T, columns, 2)
+        ll = (lp1.gather(2, batch.choice[..., None])[..., 0] * batch.lik1).sum(0)
         out = {"logp1": lp1}
         if self.stage2_:
-            lp2 = torch.stack(logp2)
+            lp2 = log_softmax2(torch.stack(logits2))
             ll = ll + (lp2.gather(2, batch.choice2[..., None])[..., 0] * batch.lik2).sum(0)
             out["logp2"] = lp2
         if record:
@@ -327,11 +399,23 @@ class BehaviouralModel(BaseEstimator):
 
     def loglik(self, x: torch.Tensor, batch: RowBatch) -> torch.Tensor:
         """Log-likelihood (rows,) at unconstrained parameters ``x`` (rows, n_params)."""
-        return self._run(self.natural(x), batch)[0]
+        p = {k: v[batch.col_row_t] for k, v in self.natural(x).items()}
+        return batch.per_row(self._run(p, batch)[0])
 
     # -- sklearn front end ---------------------------------------------------------------------------
     def _table(self, data, **recording_options) -> pd.DataFrame:
         return as_table(data, self.kind, **recording_options)
+
+    def _trial_data(self, data, **recording_options) -> TrialData:
+        """The validated table of ``data`` as a :class:`TrialData`; for a recording, with its task config."""
+        config = {}
+        if isinstance(data, (str, os.PathLike)) and str(data).endswith(".nc"):
+            from ..lab import load_recording
+
+            data = load_recording(data)
+        if isinstance(data, xr.Dataset) and "task_config" in data.attrs:
+            config = json.loads(data.attrs["task_config"])
+        return TrialData(self._table(data, **recording_options), self.kind, config)
 
     def fit(self, data, y=None, **recording_options):
         """Fit every subject in ``data`` (trial table, recording or path); returns ``self``.
@@ -344,7 +428,7 @@ class BehaviouralModel(BaseEstimator):
         from .fitting import fit_model
 
         self._check_fit_options()
-        data = TrialData(self._table(data, **recording_options), self.kind)
+        data = self._trial_data(data, **recording_options)
         self._resolve(data)
         fit_model(self, data)
         return self
@@ -353,61 +437,72 @@ class BehaviouralModel(BaseEstimator):
         if not hasattr(self, "params_"):
             raise ConfigError(f"this {type(self).__name__} is not fitted yet: call fit(data) first")
 
-    def _rows_for(self, data: TrialData) -> tuple[RowBatch, dict]:
-        self._check_fitted()
-        unknown = [s for s in data.subjects if s not in self.params_.index]
-        if unknown:
-            raise DataError(f"no fitted parameters for subject(s) {unknown[:5]}; fitted subjects are {list(self.params_.index)[:10]}")
-        batch = data.rows(np.arange(data.n_subjects))
-        return batch, self._param_tensor(self.params_.loc[data.subjects])
-
-    def _evaluate(self, data, record=False):
-        table = self._table(data)
-        td = TrialData(table, self.kind)
-        if self.kind == "twostep" and self.stage2_ and not td.has_choice2:
-            raise DataError(f"{self.name} was fitted with second-stage choices but this table has no 'choice2'")
-        batch, p = self._rows_for(td)
+    def _evaluate(self, data, record=False, params=None):
+        """Run fitted (or given) parameters over ``data``: (table, TrialData, batch, per-subject
+        log-likelihood, outputs)."""
+        td = self._trial_data(data)
+        table = td.table
+        if params is None:
+            self._check_fitted()
+            if self.kind == "twostep" and self.stage2_ and not td.has_choice2:
+                raise DataError(f"{self.name} was fitted with second-stage choices but this table has no 'choice2'")
+            params = self.params_
+        else:
+            self._resolve(td)
+        if isinstance(params, pd.DataFrame) and all(n in params.columns for n in self.param_names) and len(params) != 1:
+            unknown = [s for s in td.subjects if s not in params.index]
+            if unknown:
+                raise DataError(f"no parameters for subject(s) {unknown[:5]}; parameters are given for {list(params.index)[:10]}")
+            frame = params.loc[td.subjects]
+        else:  # one parameter set for every subject
+            one = params.iloc[0] if isinstance(params, pd.DataFrame) else pd.Series(params)
+            frame = pd.DataFrame([one] * td.n_subjects)
+        batch = td.rows(np.arange(td.n_subjects))
+        p = {k: v[batch.col_row_t] for k, v in self._param_tensor(frame).items()}
         with torch.no_grad():
             ll, out = self._run(p, batch, record=record)
-        return table, td, batch, ll, out
+        return table, td, batch, batch.per_row(ll), out
 
-    def _per_row(self, td: TrialData, values: np.ndarray, table_len: int) -> np.ndarray:
-        """(n_trials, n_subjects, ...) → (n_table_rows, ...) in table order."""
+    def _per_row(self, td: TrialData, batch: RowBatch, values: np.ndarray, table_len: int) -> np.ndarray:
+        """(n_trials, columns, ...) → (n_table_rows, ...) in table order."""
         out = np.full((table_len,) + values.shape[2:], np.nan)
-        mask = td.row_index >= 0
-        out[td.row_index[mask]] = values[mask]
+        index = td.row_index[:, batch.col_unit]
+        mask = index >= 0
+        out[index[mask]] = values[mask]
         return out
 
-    def predict_proba(self, data) -> np.ndarray:
+    def predict_proba(self, data, params=None) -> np.ndarray:
         """P(choice = 0) and P(choice = 1) on each trial, (n_rows, 2), rows in the validated table's
-        order (subject, session, trial); NaN on violation trials."""
-        table, td, batch, _, out = self._evaluate(data)
-        prob = self._per_row(td, out["logp1"].exp().numpy(), len(table))
+        order (subject, session, trial); NaN on violation trials. ``params`` (a dict or Series: one
+        set for every subject; or a DataFrame indexed by subject) replaces the fitted parameters."""
+        table, td, batch, _, out = self._evaluate(data, params=params)
+        prob = self._per_row(td, batch, out["logp1"].exp().numpy(), len(table))
         prob[table["violation"].to_numpy() == 1] = np.nan
         return prob
 
-    def score(self, data, y=None) -> float:
+    def score(self, data, y=None, params=None) -> float:
         """Mean log-likelihood per modelled choice (higher is better)."""
-        _, td, _, ll, _ = self._evaluate(data)
+        _, td, _, ll, _ = self._evaluate(data, params=params)
         return float(ll.sum() / td.n_choices.sum())
 
-    def loglik_per_subject(self, data) -> pd.Series:
-        """Log-likelihood of each subject's modelled choices under the fitted parameters."""
-        _, td, _, ll, _ = self._evaluate(data)
+    def loglik_per_subject(self, data, params=None) -> pd.Series:
+        """Log-likelihood of each subject's modelled choices under the fitted (or given) parameters."""
+        _, td, _, ll, _ = self._evaluate(data, params=params)
         return pd.Series(ll.numpy(), index=pd.Index(td.subjects, name="subject"), name="loglik")
 
-    def latents(self, data):
-        """Per-trial latent variables under the fitted parameters: values before the choice, choice
-        probabilities and prediction errors.
+    def latents(self, data, params=None):
+        """Per-trial latent variables under the fitted (or given ``params``, as in
+        :meth:`predict_proba`) parameters: values before the choice, choice probabilities and
+        prediction errors.
 
         Returns a DataFrame aligned with the validated trial table (one row per trial, NaN on violation
         trials) for a table, or an ``xarray.Dataset`` on (episode, trial) for a recording.
         """
-        table, td, batch, _, out = self._evaluate(data, record=True)
+        table, td, batch, _, out = self._evaluate(data, record=True, params=params)
         cols = {}
         for k, v in out["latents"].items():
-            cols[k] = self._per_row(td, v.numpy(), len(table))
-        prob = self._per_row(td, out["logp1"].exp().numpy(), len(table))
+            cols[k] = self._per_row(td, batch, v.numpy(), len(table))
+        prob = self._per_row(td, batch, out["logp1"].exp().numpy(), len(table))
         cols["p_choose_right"] = prob[:, 1]
         frame = pd.DataFrame(cols, index=table.index)
         frame.loc[table["violation"].to_numpy() == 1] = np.nan
@@ -422,7 +517,7 @@ class BehaviouralModel(BaseEstimator):
                       {"long_name": self._latent_long_name(k), "units": "1" if k.startswith("p_") else "reward"})
                   for k in frame.columns[3:]}
         return xr.Dataset(arrays, coords={"episode": data["episode"].to_numpy(), "trial": data["trial"].to_numpy()},
-                          attrs={"model": self.name, "model_params": self.params_.to_json()})
+                          attrs={"model": self.name, "model_params": frame_json(params if params is not None else self.params_)})
 
     def _latent_long_name(self, key: str) -> str:
         return {"p_choose_right": "model probability of choosing right"}.get(key, key.replace("_", " "))
@@ -465,10 +560,3 @@ class BehaviouralModel(BaseEstimator):
         subject = ModelSubject(self, p)
         ds = record_session(subject, task, n_episodes=len(ids) * n_episodes, seed=seed)
         return ds.assign_coords(subject=("episode", np.repeat(ids, n_episodes), {"long_name": "simulated subject"}))
-
-    def sample_params(self, n: int, random_state=None) -> pd.DataFrame:
-        """``n`` parameter sets drawn uniformly from each parameter's ``init`` range (for simulations)."""
-        from ..seeding import make_rng
-
-        rng = make_rng(random_state)
-        return pd.DataFrame({s.name: rng.uniform(*s.init, size=n) for s in self.specs()})

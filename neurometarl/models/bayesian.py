@@ -31,7 +31,7 @@ class BetaBernoulli(BehaviouralModel):
     name = "beta-bernoulli"
     description = "Beta-Bernoulli observer of each arm with softmax on posterior means (beta)"
 
-    def __init__(self, a0=1.0, b0=1.0, method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+    def __init__(self, a0=1.0, b0=1.0, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.a0 = a0
         self.b0 = b0
         self.method = method
@@ -86,7 +86,7 @@ class HMMReversal(BehaviouralModel):
     name = "hmm-reversal"
     description = "Bayesian reversal observer: 2-state HMM with hazard rate (hazard, beta)"
 
-    def __init__(self, p_high=0.8, p_low=0.2, method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+    def __init__(self, p_high=0.8, p_low=0.2, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.p_high = p_high
         self.p_low = p_low
         self.method = method
@@ -113,9 +113,9 @@ class HMMReversal(BehaviouralModel):
 
     def _update(self, state, p, x):
         won = x["reward"] > 0
-        left = x["choice"] == 0
-        p_chosen_if_left_good = torch.where(left, self.p_high, self.p_low)
-        p_chosen_if_right_good = torch.where(left, self.p_low, self.p_high)
+        left = (x["choice"] == 0).to(state["belief"].dtype)
+        p_chosen_if_left_good = self.p_low + (self.p_high - self.p_low) * left
+        p_chosen_if_right_good = self.p_high - (self.p_high - self.p_low) * left
         like1 = torch.where(won, p_chosen_if_left_good, 1 - p_chosen_if_left_good)
         like2 = torch.where(won, p_chosen_if_right_good, 1 - p_chosen_if_right_good)
         return {"belief": _reversal_step(state["belief"], like1, like2, p["hazard"])}

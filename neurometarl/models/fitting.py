@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import torch
+import xarray as xr
 
 from ..errors import ConfigError, DataError
 from ..seeding import make_rng
@@ -19,8 +20,9 @@ LOG2PI = math.log(2 * math.pi)
 
 
 def make_objective(model: BehaviouralModel, data: TrialData, row_subject, *, mean=None, sd=None, lik_mask=None):
-    """x (rows, n_params) → negative log-likelihood (+ the Normal prior's negative log density when
-    ``mean``/``sd`` are given; ``mean`` and ``sd`` may be (n_params,) or (rows, n_params))."""
+    """x (rows, n_params) → negative log-likelihood of each row's subject, plus the negative log density
+    of a Normal prior on x when ``mean`` and ``sd`` (n_params,) are given. ``lik_mask`` as in
+    :meth:`TrialData.rows`."""
     batch = data.rows(row_subject, lik_mask)
     m = None if mean is None else torch.as_tensor(mean, dtype=DTYPE)
     s = None if sd is None else torch.as_tensor(sd, dtype=DTYPE)
@@ -28,12 +30,15 @@ def make_objective(model: BehaviouralModel, data: TrialData, row_subject, *, mea
     def objective(x):
         f = -model.loglik(x, batch)
         if m is not None:
-            mm = m if m.dim() == 1 else m.repeat(x.shape[0] // m.shape[0], 1)
-            ss = s if s.dim() == 1 else s.repeat(x.shape[0] // s.shape[0], 1)
-            f = f + 0.5 * (((x - mm) / ss) ** 2).sum(1) + torch.log(ss).sum(-1) + 0.5 * x.shape[1] * LOG2PI
+            f = f + 0.5 * (((x - m) / s) ** 2).sum(1) + torch.log(s).sum() + 0.5 * x.shape[1] * LOG2PI
         return f
 
     return objective
+
+
+def _tiled_mask(lik_mask, n):
+    """A ``lik_mask`` for rows tiled in blocks of ``n`` (starts, Hessian shifts) from one for ``n`` rows."""
+    return None if lik_mask is None else (lambda col_row, col_unit: lik_mask(col_row % n, col_unit))
 
 
 def starting_points(model: BehaviouralModel, n_rows: int, n_starts: int, rng: np.random.Generator) -> torch.Tensor:
@@ -50,17 +55,45 @@ def starting_points(model: BehaviouralModel, n_rows: int, n_starts: int, rng: np
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE)
 
 
-def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, lik_mask=None, x0=None):
-    """Minimise for every row from ``n_starts`` starts; the best start per row. Returns (x, fun, converged)."""
+#: candidate starting points screened per subject (one batched forward pass) before local optimisation
+N_SCREEN = 24
+#: bound on columns x trials of one screening pass (memory)
+SCREEN_BUDGET = 4_000_000
+
+
+def screened_starts(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, lik_mask=None) -> torch.Tensor:
+    """The ``n_starts`` best of ``max(N_SCREEN, n_starts)`` candidate starts for every row, by the
+    objective evaluated for all candidates in batched forward passes (no gradients). The candidates
+    are :func:`starting_points`: the centre of the parameters' ``init`` ranges, then uniform draws.
+
+    Returns (n_starts * rows, n_params), start-major.
+    """
     n = len(row_subject)
-    x_start = starting_points(model, n, n_starts, rng) if x0 is None else x0
-    k = x_start.shape[0] // n
-    tiled = np.tile(row_subject, k)
-    mask = None if lik_mask is None else np.tile(lik_mask, (1, k))
-    mean_t = mean if mean is None or np.ndim(mean) == 1 else np.tile(mean, (k, 1))
-    sd_t = sd if sd is None or np.ndim(sd) == 1 else np.tile(sd, (k, 1))
-    objective = make_objective(model, data, tiled, mean=mean_t, sd=sd_t, lik_mask=mask)
-    res = minimize_rows(objective, x_start, max_iter=getattr(model, "max_iter", 200))
+    k = max(getattr(model, "n_screen", N_SCREEN), n_starts)
+    candidates = starting_points(model, n, k, rng)
+    n_cols = sum(len(data.subject_units[s]) for s in row_subject)
+    per_pass = max(1, SCREEN_BUDGET // max(1, n_cols * data.n_trials))
+    values = []
+    for first in range(0, k, per_pass):
+        blocks = min(per_pass, k - first)
+        objective = make_objective(model, data, np.tile(row_subject, blocks), mean=mean, sd=sd, lik_mask=_tiled_mask(lik_mask, n))
+        with torch.no_grad():
+            values.append(objective(candidates[first * n : (first + blocks) * n]))
+    f = torch.cat(values).reshape(k, n)
+    f = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf")))
+    order = torch.argsort(f, dim=0, stable=True)[:n_starts]  # (n_starts, rows)
+    return candidates.reshape(k, n, -1)[order, torch.arange(n)].reshape(n_starts * n, -1)
+
+
+def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, lik_mask=None, x0=None):
+    """Minimise every row from ``n_starts`` starts (the best screened candidates, or ``x0``); keep the
+    best optimum per row. Returns (x, fun, converged)."""
+    n = len(row_subject)
+    if x0 is None:
+        x0 = screened_starts(model, data, row_subject, n_starts, rng, mean=mean, sd=sd, lik_mask=lik_mask)
+    k = x0.shape[0] // n
+    objective = make_objective(model, data, np.tile(row_subject, k), mean=mean, sd=sd, lik_mask=_tiled_mask(lik_mask, n))
+    res = minimize_rows(objective, x0, max_iter=getattr(model, "max_iter", 200), gtol=1e-4, ftol=1e-9)
     fun = res.fun.reshape(k, n)
     best = fun.argmin(0)
     idx = best * n + torch.arange(n)
@@ -68,10 +101,9 @@ def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, 
 
 
 def _hessian(model, data, row_subject, x, *, mean=None, sd=None, lik_mask=None):
-    p = x.shape[1]
-    tiled = np.tile(row_subject, 2 * p)
-    mask = None if lik_mask is None else np.tile(lik_mask, (1, 2 * p))
-    return hessian_rows(make_objective(model, data, tiled, mean=mean, sd=sd, lik_mask=mask), x)
+    k = 2 * x.shape[1]
+    objective = make_objective(model, data, np.tile(row_subject, k), mean=mean, sd=sd, lik_mask=_tiled_mask(lik_mask, len(row_subject)))
+    return hessian_rows(objective, x)
 
 
 def _covariance(H: torch.Tensor) -> torch.Tensor:
@@ -163,31 +195,26 @@ def _empirical_bayes(model, data, x, prior_mean, prior_sd, max_em: int = 50, tol
 
 # --- cross-validation and comparison ------------------------------------------------------------
 def session_folds(data: TrialData, n_folds: int, random_state=None) -> np.ndarray:
-    """(n_trials, n_subjects) fold of every trial (−1 for padding): each subject's sessions are
-    shuffled and dealt to ``n_folds`` folds in turn, so a session is never split."""
+    """(n_units,) fold of every session: each subject's sessions are shuffled and dealt to ``n_folds``
+    folds in turn, so a session (episode) is never split."""
     rng = make_rng(random_state)
-    table = data.table
-    fold = np.full(data.row_index.shape, -1)
-    session = table["session"].to_numpy()
+    fold = np.full(data.n_units, -1)
     for j, subject in enumerate(data.subjects):
-        rows = data.row_index[:, j]
-        rows = rows[rows >= 0]
-        sessions = pd.unique(session[rows])
-        if len(sessions) < n_folds:
+        units = data.subject_units[j]
+        if len(units) < n_folds:
             raise DataError(
-                f"subject {subject!r} has {len(sessions)} session(s), fewer than n_folds={n_folds}; cross-validation "
+                f"subject {subject!r} has {len(units)} session(s), fewer than n_folds={n_folds}; cross-validation "
                 "holds out whole sessions/episodes: lower n_folds or split long sessions into blocks"
             )
-        deal = {s: i % n_folds for i, s in enumerate(rng.permutation(sessions))}
-        fold[: len(rows), j] = [deal[s] for s in session[rows]]
+        fold[rng.permutation(units)] = np.arange(len(units)) % n_folds
     return fold
 
 
-def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state=None) -> pd.DataFrame:
+def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state=None, **recording_options) -> pd.DataFrame:
     """Held-out log-likelihood with whole sessions (episodes) held out.
 
-    Each (subject, fold) is fitted on the other folds' choices (values still run through every trial
-    in order) and scored on the fold's choices; all pairs are one batched fit.
+    Each (subject, fold) is fitted on the other folds' sessions and scored on the fold's sessions; all
+    pairs are rows of one batched fit (``model``'s method, 'ml' or 'map', and starts).
 
     Returns
     -------
@@ -198,14 +225,20 @@ def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state
     if n_folds < 2:
         raise ConfigError(f"n_folds must be >= 2, got {n_folds}")
     model._check_fit_options()
-    td = TrialData(model._table(data), model.kind)
+    td = model._trial_data(data, **recording_options)
     model._resolve(td)
     fold = session_folds(td, n_folds, random_state)
     n_sub = td.n_subjects
     row_subject = np.repeat(np.arange(n_sub), n_folds)  # subject-major: row = subject * n_folds + f
     row_fold = np.tile(np.arange(n_folds), n_sub)
-    test = (fold[:, row_subject] == row_fold[None, :]).astype(float)
-    train = ((fold[:, row_subject] >= 0) & (fold[:, row_subject] != row_fold[None, :])).astype(float)
+    T = td.n_trials
+
+    def train(col_row, col_unit):
+        return np.broadcast_to(fold[col_unit] != row_fold[col_row], (T, len(col_row))).astype(float)
+
+    def test(col_row, col_unit):
+        return np.broadcast_to(fold[col_unit] == row_fold[col_row], (T, len(col_row))).astype(float)
+
     mean = sd = None
     if model.method == "map":
         mean, sd = model.priors()
@@ -213,7 +246,7 @@ def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state
     batch = td.rows(row_subject, test)
     with torch.no_grad():
         ll = model.loglik(x, batch).numpy()
-    n_test = (batch.lik1.sum(0) + batch.lik2.sum(0)).numpy()
+    n_test = batch.per_row(batch.lik1.sum(0) + batch.lik2.sum(0)).numpy()
     out = pd.DataFrame({
         "subject": np.asarray(td.subjects, dtype=object)[row_subject],
         "fold": row_fold,
@@ -224,8 +257,10 @@ def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state
     return out
 
 
-def compare_models(models: dict[str, BehaviouralModel] | list[BehaviouralModel], data, *, cv_folds: int | None = None, random_state=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit several models to the same data and compare them.
+def compare_models(models: dict[str, BehaviouralModel] | list[BehaviouralModel], data, *, cv_folds: int | None = None,
+                   random_state=None, **recording_options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit several models to the same data (a trial table, or a recording with ``recording_options``
+    for :func:`~neurometarl.data.recording_to_table`) and compare them.
 
     Two-step models are all scored on the same choices: first-stage only when any of them cannot
     model second-stage choices.
@@ -244,19 +279,23 @@ def compare_models(models: dict[str, BehaviouralModel] | list[BehaviouralModel],
     kinds = {m.kind for m in models.values()}
     if len(kinds) > 1:
         raise ConfigError(f"cannot compare bandit and two-step models on one table: {({n: m.kind for n, m in models.items()})}")
-    table = models[next(iter(models))]._table(data)
+    # a recording is passed on as it is, so that models see its protocol (e.g. the known common_prob)
+    if isinstance(data, xr.Dataset):
+        table, fit_options = data, recording_options
+    else:
+        table, fit_options = models[next(iter(models))]._table(data), {}
     if kinds == {"twostep"} and not all(m.supports_stage2 for m in models.values()):
         for m in models.values():
             if getattr(m, "stages", "first") != "first":
                 m.set_params(stages="first")
     rows, bic = [], {}
     for name, m in models.items():
-        m.fit(table)
+        m.fit(table, **fit_options)
         row = {"model": name, "n_params": len(m.specs()), "nll": m.nll_, "aic": m.aic_, "bic": m.bic_}
         if hasattr(m, "ibic_") and getattr(m, "method", "ml") == "eb":
             row["ibic"] = m.ibic_
         if cv_folds:
-            row["cv_loglik"] = cross_validate(m, table, cv_folds, random_state)["test_loglik"].sum()
+            row["cv_loglik"] = cross_validate(m, table, cv_folds, random_state, **fit_options)["test_loglik"].sum()
         rows.append(row)
         bic[name] = m.subject_fits_["bic"]
     per_subject = pd.DataFrame(bic)

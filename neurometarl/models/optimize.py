@@ -111,7 +111,11 @@ def minimize_rows(
             accepted = accepted | ok
             if accepted.all():
                 break
-            step = torch.where(accepted, step, step * 0.3)
+            # minimise the quadratic through f, the slope and f_try; keep the new step in [0.1, 0.5] x step
+            curvature = f_try - f - slope * step
+            quad = -slope * step**2 / (2 * curvature.clamp(min=1e-300))
+            shrunk = torch.where(torch.isfinite(f_try) & (curvature > 0), quad.clamp(0.1 * step, 0.5 * step), 0.1 * step)
+            step = torch.where(accepted, step, shrunk)
         failed = active & ~accepted  # no decrease along d: treat as converged at a (local) minimum
         moved = active & accepted
         s, y = x_new - x, g_new - g
@@ -144,3 +148,4 @@ def hessian_rows(fun: Objective, x: torch.Tensor, eps: float = 1e-4) -> torch.Te
     g = g.reshape(2, n, rows, n)
     H = (g[0] - g[1]).permute(1, 0, 2) / (2 * eps)  # (rows, n, n): row p = d grad / d x_p
     return 0.5 * (H + H.transpose(1, 2))
+

@@ -38,18 +38,20 @@ class _TwoStepBase(BehaviouralModel):
             if self.stages == "both" and not has2:
                 raise DataError(f"stages='both' needs a 'choice2' column; this table has none (use stages='first')")
             self.stage2_ = self.supports_stage2 and has2 and self.stages != "first"
-            if self.common_prob is None:
-                a = data.arrays
-                used = a["update"] > 0
-                self.common_prob_ = float(a["transition"][used].mean())
-            else:
+            if self.common_prob is not None:
                 self.common_prob_ = float(self.common_prob)
+            elif "common_prob" in data.task_config:  # a recording of a known protocol
+                self.common_prob_ = float(data.task_config["common_prob"])
+            else:
+                used = data.arrays["update"] > 0
+                self.common_prob_ = float(data.arrays["transition"][used].mean())
         else:
             if task is None or "common" not in getattr(task, "latents", {}):
                 raise ConfigError(f"{self.name} plays two-step protocols only (tasks 'twostep', 'twostep-rat', 'twostep-daw'), not {getattr(task, 'name', task)!r}")
-            if self.stages == "both":
-                raise ConfigError("the registered two-step protocols have no second-stage choice; simulate with stages='first' or 'auto'")
-            self.stage2_ = False
+            choice2 = getattr(task, "stage2_choice", False)
+            if self.stages == "both" and not choice2:
+                raise ConfigError(f"task {task.name!r} has no second-stage choice; simulate with stages='first' or 'auto', or use 'twostep-daw-choice'")
+            self.stage2_ = self.supports_stage2 and choice2 and self.stages != "first"
             self.common_prob_ = float(self.common_prob if self.common_prob is not None else task.config.common_prob)
         if not 0.5 <= self.common_prob_ <= 1:
             raise DataError(f"the common-transition probability must be in [0.5, 1], got {self.common_prob_:.3f}: "
@@ -67,8 +69,8 @@ class HybridTwoStep(_TwoStepBase):
     Parameters
     ----------
     stages : 'auto' (model second-stage choices when the data have ``choice2``), 'first', 'both'.
-    common_prob : known common-transition probability; ``None`` takes the fraction of common
-        transitions in the data (or the protocol's ``common_prob`` when simulating).
+    common_prob : known common-transition probability; ``None`` takes the protocol's ``common_prob``
+        for a recording (and when simulating), else the fraction of common transitions in the data.
     q0 : initial values at each session start.
     method, n_starts, prior, max_iter, random_state : fitting options.
 
@@ -82,7 +84,7 @@ class HybridTwoStep(_TwoStepBase):
     #: parameters held fixed (subclasses pin w)
     fixed: dict = {}
 
-    def __init__(self, stages="auto", common_prob=None, q0=0.5, method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+    def __init__(self, stages="auto", common_prob=None, q0=0.5, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.stages = stages
         self.common_prob = common_prob
         self.q0 = q0
@@ -133,10 +135,10 @@ class HybridTwoStep(_TwoStepBase):
         net, _ = self._values(state, p)
         return p["beta1"][:, None] * net + p["perseveration"][:, None] * state["prev"]
 
-    def _log_policy2(self, state, p, x):
+    def _logits2(self, state, p, x):
         q = state["q2"].view(-1, 2, 2)
         q_s = (q * x["state2_onehot"][..., None]).sum(1)
-        return torch.log_softmax(p["beta2"][:, None] * q_s, -1)
+        return p["beta2"][:, None] * q_s
 
     def _update(self, state, p, x):
         onehot, s2a2 = x["choice_onehot"], x["s2a2_onehot"]
@@ -209,7 +211,7 @@ class LatentStateTwoStep(_TwoStepBase):
     description = "latent-state MB learner: infers the rich state with a hazard rate (hazard, beta1, perseveration)"
     supports_stage2 = False
 
-    def __init__(self, p_rich=0.8, p_poor=None, stages="auto", common_prob=None, method="ml", n_starts=5, prior=None, max_iter=200, random_state=0):
+    def __init__(self, p_rich=0.8, p_poor=None, stages="auto", common_prob=None, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.p_rich = p_rich
         self.p_poor = p_poor
         self.stages = stages
@@ -246,9 +248,9 @@ class LatentStateTwoStep(_TwoStepBase):
     def _update(self, state, p, x):
         rich, poor = self._probs()
         won = x["reward"] > 0
-        at0 = x["state2"] == 0
-        p_if0 = torch.where(at0, rich, poor)  # P(reward) if state 0 is rich
-        p_if1 = torch.where(at0, poor, rich)
+        at0 = x["state2_onehot"][:, 0]
+        p_if0 = poor + (rich - poor) * at0  # P(reward) here if state 0 is rich
+        p_if1 = rich - (rich - poor) * at0
         like0 = torch.where(won, p_if0, 1 - p_if0)
         like1 = torch.where(won, p_if1, 1 - p_if1)
         return {"belief": _reversal_step(state["belief"], like0, like1, p["hazard"]), "prev": x["choice_onehot"]}

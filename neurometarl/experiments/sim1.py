@@ -1,0 +1,234 @@
+"""Sim 1 (Fig. 2): reinforcement learning in the prefrontal network — the monkey matching task.
+
+Replicas trained on the baited matching task (p0 held out in [0.1, 0.2] ∪ [0.3, 0.4]) are tested with
+weights frozen on 500 episodes drawing p0_R from all of [0, 0.5] (held-out episodes marked). Two
+baselines play the same protocol: a model-free Rescorla–Wagner learner with a perseveration kernel
+(:class:`neurometarl.models.QLearning`, ``perseveration=True``) and a Bayesian observer of the baited
+schedule (:class:`neurometarl.models.baited.BaitedObserver`), each with its parameters fitted by
+maximum likelihood to the replica's own choices (one baseline replica per agent replica).
+
+Analyses (spec Sim 1), on the trials each episode actually ran (the padding after an episode's end
+is left out through the ``active`` latent):
+
+(a) matching: log2(C_R/C_L) on log2(R_R/R_L), one point per episode, slope per replica, separately
+    for episodes with training-range and held-out p0;
+(b) Lau & Glimcher lag regression (15 lags of reward history ±1 and choice history ±1, last
+    two-thirds of each episode); positive weights favour choosing right after a rewarded right
+    choice (reward kernel) or after a right choice (choice kernel);
+(c) unit coding at the fixation step: per-unit partial Spearman correlation with the last action,
+    last reward, action × reward and the value of the left action (the fitted RW model's Q_left);
+    mean |r| over units, and the fraction of units with P < 0.05 for comparison with the monkeys'
+    proportions of coding neurons. Baselines' latent variables stand in for their units;
+(d) learning within an episode with weights frozen: P(choose the richer arm) through the first 50
+    trials (every episode has at least 50), in episodes whose base rates differ (|p0_R − 0.25| ≥ 0.1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..agents import TrainConfig
+from ..analysis import partial_correlation
+from ..analysis.behaviour import lau_glimcher_regression, matching_law
+from ..data import recording_to_table
+from ..lab import record_session
+from ..models import QLearning
+from ..models.baited import BaitedObserver
+from .base import Claim, Context, Experiment, mean_sem, register
+from .episode_fits import pooled_fit, with_params
+
+TEST_TASK = "matching-test"
+N_TEST = 500  # test episodes per replica (the paper's 500)
+N_FIT = 250  # episodes of each replica the baselines are fitted to
+FIT_STARTS, FIT_MAX_ITER = 2, 100  # optimisation starts and L-BFGS iterations of the baseline fits
+N_LAGS = 15
+EARLY, LATE = (0, 10), (40, 50)  # trial ranges compared for within-episode learning
+SUBJECTS = ("agent", "rw", "bayes")
+REGRESSORS = {"last action": "prev_action", "last reward": "prev_reward", "action x reward": "prev_action_x_reward"}
+VALUE = "value left"
+#: spec Sim 1 [fig]: the paper's model, mean |partial r| over units, and best units
+PAPER_UNIT_R = {"last action": 0.22, "last reward": 0.07, "action x reward": 0.11, "value left": 0.21}
+PAPER_BEST_UNIT_R = {"last action": 0.65, "value left": 0.55}
+#: spec Sim 1: monkeys' proportions of dlPFC neurons coding each variable (Tsutsui et al. 2016)
+MONKEY_FRACTION = {"last action": 0.21, "last reward": 0.17, "action x reward": 0.13, "value left": 0.33}
+PAPER_MATCHING_SLOPE = 0.5  # monkeys and model both, [fig]
+
+
+def active_table(ds: xr.Dataset, subject: str) -> pd.DataFrame:
+    """The recording's trial table (one session per episode of ``subject``), running trials only."""
+    table = recording_to_table(ds, episodes_as="sessions", subject=subject)
+    return table[table["active"] == 1].reset_index(drop=True)
+
+
+def richer_choice(ds: xr.Dataset, n_trials: int = 50, min_gap: float = 0.1) -> np.ndarray:
+    """P(choose the arm with the higher base rate) at each of the first ``n_trials`` trials, over the
+    episodes whose p0_R differs from p0_total / 2 by at least ``min_gap`` (n_trials,)."""
+    p0 = ds["p0"].isel(trial=0)
+    p0_right, total = p0.sel(arm="right").to_numpy(), p0.sum("arm").to_numpy()
+    keep = np.abs(p0_right - total / 2) >= min_gap
+    names = ds["choice"].attrs["flag_meanings"].split()
+    choice = ds["choice"].isel(trial=slice(0, n_trials)).to_numpy()[keep]
+    richer = np.where(p0_right[keep] > total[keep] / 2, names.index("right"), names.index("left"))
+    return (choice == richer[:, None]).mean(0)
+
+
+def unit_coding(ds: xr.Dataset, value_left: xr.DataArray) -> dict:
+    """Partial Spearman correlation of every unit at fixation with the four Sim 1 regressors."""
+    active = ds["active"] > 0
+    latents = {VALUE: value_left.where(active), **{k: _masked(ds, v, active) for k, v in REGRESSORS.items()}}
+    # a regressor that never varies (e.g. the value of a fitted model with α = 0) cannot be
+    # partialled out: leave it out and report NaN for it
+    varying = [k for k in (*REGRESSORS, VALUE) if float(latents[k].std()) > 1e-12]
+    out = {key: {k: float("nan") for k in (*REGRESSORS, VALUE)} for key in ("mean_abs_r", "max_abs_r", "fraction_p05")}
+    if not varying:
+        return {**out, "n_units": int(ds.sizes["unit"])}
+    result = partial_correlation(ds, {k: latents[k] for k in varying}, period="fixation")
+    r = np.abs(result["r"].transpose("regressor", "unit").to_numpy())
+    significant = (result["p_value"].transpose("regressor", "unit").to_numpy() < 0.05).mean(1)
+    for j, name in enumerate(str(x) for x in result["regressor"].values):
+        out["mean_abs_r"][name] = float(r[j].mean())
+        out["max_abs_r"][name] = float(r[j].max())
+        out["fraction_p05"][name] = float(significant[j])
+    return {**out, "n_units": int(r.shape[1])}
+
+
+def _masked(ds: xr.Dataset, name: str, active: xr.DataArray) -> xr.DataArray:
+    from ..analysis import regressor
+
+    return regressor(ds, name).where(active.drop_vars([c for c in active.coords if c not in ("episode", "trial")]))
+
+
+def behaviour(ds: xr.Dataset, subject: str) -> dict:
+    """Matching slopes (training-range and held-out p0), lag-regression kernels, within-episode learning."""
+    table = active_table(ds, subject)
+    out = {}
+    for part, held in (("train", 0), ("held_out", 1)):
+        fit = matching_law(table[table["held_out"] == held])
+        out[f"slope_{part}"] = float(fit["sensitivity"].item())
+        out[f"points_{part}"] = {"log_reward_ratio": fit["log_reward_ratio"].to_numpy().tolist(),
+                                 "log_choice_ratio": fit["log_choice_ratio"].to_numpy().tolist()}
+    lg = lau_glimcher_regression(table, n_lags=N_LAGS)
+    out["reward_kernel"] = lg["coef"].sel(regressor="reward").isel(subject=0).to_numpy().tolist()
+    out["choice_kernel"] = lg["coef"].sel(regressor="choice").isel(subject=0).to_numpy().tolist()
+    out["p_richer"] = richer_choice(ds).tolist()
+    reward = ds["reward"].where(ds["active"] > 0)
+    out["reward_per_trial"] = float(reward.mean())
+    return out
+
+
+def analyse(ctx: Context) -> dict:
+    per = {s: [] for s in SUBJECTS}
+    fits = []
+    for i, agent in enumerate(ctx.subjects["agent"]):
+        ds = record_session(agent, TEST_TASK, N_TEST, seed=ctx.seed + i)
+        fit_table = active_table(ds.isel(episode=slice(0, N_FIT)), f"seed{i}")
+        fit_table["subject"] = fit_table["session"]  # episodes as rows sharing one parameter set
+        options = {"n_starts": FIT_STARTS, "max_iter": FIT_MAX_ITER, "random_state": i}
+        rw_fit = pooled_fit(QLearning(perseveration=True), fit_table, **options)
+        bayes_fit = pooled_fit(BaitedObserver(), fit_table, **options)
+        fits.append({"rw": rw_fit, "bayes": bayes_fit})
+        rw_model = with_params(QLearning(perseveration=True), rw_fit["params"], ds["episode"].to_numpy())
+        value_left = rw_model.latents(ds)["q_left"]
+        recordings = {"agent": (ds, value_left)}
+        for name, model, fitted in (("rw", QLearning(perseveration=True), rw_fit), ("bayes", BaitedObserver(), bayes_fit)):
+            sim = model.simulate(TEST_TASK, params={k: [v] for k, v in fitted["params"].items()}, n_episodes=N_TEST,
+                                 seed=ctx.seed + 1000 * (SUBJECTS.index(name)) + i)
+            own_value = "q_left" if name == "rw" else "value_left"
+            values = xr.DataArray(sim["hidden"].sel(unit=own_value).isel(step=slice(0, None, 2)).to_numpy(),
+                                  dims=("episode", "trial"), coords={"episode": sim["episode"].to_numpy(), "trial": sim["trial"].to_numpy()})
+            recordings[name] = (sim, values)
+        for name, (rec, values) in recordings.items():
+            per[name].append({**behaviour(rec, f"seed{i}"), "units": unit_coding(rec, values)})
+    return _summarise(per, fits)
+
+
+def _summarise(per: dict, fits: list) -> dict:
+    out = {"n_replicas": len(per["agent"]), "n_test_episodes": N_TEST, "n_lags": N_LAGS,
+           "paper_unit_r": PAPER_UNIT_R, "paper_best_unit_r": PAPER_BEST_UNIT_R, "monkey_fraction": MONKEY_FRACTION,
+           "paper_matching_slope": PAPER_MATCHING_SLOPE, "early_trials": EARLY, "late_trials": LATE,
+           "baseline_fits": fits}
+    for s in SUBJECTS:
+        rows = per[s]
+        out[s] = {
+            "slope_train": [r["slope_train"] for r in rows], "slope_held_out": [r["slope_held_out"] for r in rows],
+            "reward_kernel": [r["reward_kernel"] for r in rows], "choice_kernel": [r["choice_kernel"] for r in rows],
+            "p_richer": [r["p_richer"] for r in rows], "reward_per_trial": [r["reward_per_trial"] for r in rows],
+            "unit_mean_abs_r": [r["units"]["mean_abs_r"] for r in rows],
+            "unit_max_abs_r": [r["units"]["max_abs_r"] for r in rows],
+            "unit_fraction_p05": [r["units"]["fraction_p05"] for r in rows],
+            "improvement": [float(np.mean(r["p_richer"][slice(*LATE)]) - np.mean(r["p_richer"][slice(*EARLY)])) for r in rows],
+        }
+        out[s]["summary"] = {"slope_train": mean_sem(out[s]["slope_train"]), "slope_held_out": mean_sem(out[s]["slope_held_out"]),
+                             "reward_per_trial": mean_sem(out[s]["reward_per_trial"]),
+                             "improvement": mean_sem(out[s]["improvement"]),
+                             "unit_mean_abs_r": {k: mean_sem([u[k] for u in out[s]["unit_mean_abs_r"]]) for k in PAPER_UNIT_R}}
+    out["matching_points"] = {part: [r[f"points_{part}"] for r in per["agent"]] for part in ("train", "held_out")}
+    return out
+
+
+def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    from ..figures.matching import plot_fig2
+
+    return plot_fig2(numbers, out_dir / "fig2")
+
+
+# --- claims -----------------------------------------------------------------------------------------
+def _slope_claim(part: str):
+    def check(n: dict):
+        s = np.asarray(n["agent"][f"slope_{part}"])
+        return f"{s.mean():.2f} ± {s.std(ddof=1) / np.sqrt(len(s)) if len(s) > 1 else 0:.2f} (seeds {s.min():.2f}..{s.max():.2f})", bool(0.3 <= s.mean() <= 0.9)
+
+    return check
+
+
+def _kernel_claim(n: dict):
+    k = np.asarray(n["agent"]["reward_kernel"])  # (seed, lag)
+    mean = k.mean(0)
+    positive = int((k[:, 0] > 0).sum())
+    decays = bool(mean[0] > mean[4] > mean[9:].mean()) if k.shape[1] >= 10 else bool(mean[0] > mean[-1])
+    text = (f"lag 1 {mean[0]:+.2f} (> 0 in {positive} of {len(k)} seeds), lag 5 {mean[4]:+.2f}, "
+            f"lags 10-15 {mean[9:].mean():+.2f}")
+    return text, bool(mean[0] > 0 and positive >= int(np.ceil(7 / 8 * len(k))) and decays)
+
+
+def _units_claim(n: dict):
+    m = n["agent"]["summary"]["unit_mean_abs_r"]
+    action, reward, value = m["last action"][0], m["last reward"][0], m["value left"][0]
+    text = f"mean |r|: last action {action:.2f}, value {value:.2f}, last reward {reward:.2f}"
+    return text, bool(action > reward and value > reward)
+
+
+def _improvement_claim(n: dict):
+    d = np.asarray(n["agent"]["improvement"])
+    early, late = n["early_trials"], n["late_trials"]
+    text = (f"P(richer) trials {late[0] + 1}-{late[1]} minus {early[0] + 1}-{early[1]}: {d.mean():+.3f} "
+            f"(> 0 in {int((d > 0).sum())} of {len(d)} seeds)")
+    return text, bool((d > 0).sum() >= int(np.ceil(7 / 8 * len(d))))
+
+
+CLAIMS = (
+    Claim("undermatching_train", "matching slope on training-range p0 (under-matching)",
+          "≈0.5, monkeys and model under-match", "mean slope in [0.3, 0.9]", _slope_claim("train")),
+    Claim("undermatching_held_out", "matching slope on held-out p0 (under-matching generalises)",
+          "≈0.5 on held-out p0", "mean slope in [0.3, 0.9]", _slope_claim("held_out")),
+    Claim("reward_kernel", "Lau & Glimcher reward kernel positive at lag 1 and decaying with lag",
+          "≈1.0 at lag 1 → ≈0 by lag 12", "lag 1 > 0 (mean, and in ≥ 7 of 8 seeds); lag 1 > lag 5 > mean of lags 10-15",
+          _kernel_claim),
+    Claim("units_action_value_over_reward", "units code the last action and the value more than the last reward",
+          "mean |r| 0.22 / 0.21 vs 0.07", "mean |r| last action > last reward and value > last reward", _units_claim),
+    Claim("learns_within_episode", "choices of the richer arm increase within an episode with weights frozen",
+          "learning by activity dynamics", "P(richer) late > early in ≥ 7 of 8 seeds", _improvement_claim),
+)
+
+SIM1 = register(Experiment(
+    name="sim1",
+    title="RL in the prefrontal network: matching task (Wang et al. 2018 Fig. 2, Lau & Glimcher 2005, Tsutsui et al. 2016)",
+    train={"agent": TrainConfig(task="matching", gamma=0.75, lr=1e-2, entropy_coef=0.05, entropy_final=0.0,
+                                train_episodes=38_400, n_threads=1, eval_episodes=0)},
+    analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
+    description=__doc__,
+))

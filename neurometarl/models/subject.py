@@ -1,0 +1,130 @@
+"""A behavioural model as a lab subject: it plays any protocol with 'left'/'right' choices through
+:func:`neurometarl.lab.record_session`, using the very functions its likelihood uses.
+
+At the choice period it plays the model's policy (and, for a two-step model with second-stage
+choices on a protocol that has them, its second-stage policy); at other periods (fixation, a
+one-response second stage) it gives a valid response (the task's ``info['valid_actions']``, else centre). It learns at
+the end of every trial from the trial's choice and summed reward (plus, on two-step protocols, the
+second-stage state reached and the transition). Its latent variables (values, beliefs) are recorded
+as ``hidden`` units; its prediction error is recorded at the trial's last step (NaN elsewhere).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import ConfigError
+from .base import DTYPE, BehaviouralModel, _where_state
+
+
+class ModelSubject:
+    """Plays ``model`` with per-episode natural parameters ``params`` (dict of (n_episodes,) tensors);
+    consecutive ``reset`` calls (one per recorded batch) take consecutive episodes' parameters."""
+
+    gamma = None
+
+    def __init__(self, model: BehaviouralModel, params: dict[str, torch.Tensor]):
+        self.model = model
+        self.params = params
+        self.n_total = len(next(iter(params.values())))
+        self.offset = 0
+        self.name = f"model:{model.name}"
+        self.unit_names: tuple[str, ...] = ()
+
+    def describe(self) -> dict:
+        return {"name": self.name, "model": self.model.name, "hyperparameters": {k: repr(v) for k, v in self.model.get_params().items()}}
+
+    def reset(self, task, generator) -> None:
+        names = task.action_names
+        if "left" not in names or "right" not in names:
+            raise ConfigError(f"{self.model.name} chooses left or right; task {task.name!r} has actions {names}")
+        if self.model.kind == "twostep" and "common" not in task.latents:
+            raise ConfigError(f"{self.model.name} is a two-step model; task {task.name!r} is not a two-step protocol")
+        b = task.batch_size
+        if self.offset + b > self.n_total:
+            raise ConfigError(f"parameters for {self.n_total} episodes, but the session asks for more")
+        self.task = task
+        self.left, self.right = names.index("left"), names.index("right")
+        self.centre = names.index("centre") if "centre" in names else None
+        self.choice_period = task.period_names.index(task.choice_period)
+        self.last_period = task.steps_per_trial - 1
+        plays_stage2 = self.model.kind == "twostep" and getattr(self.model, "stage2_", False)
+        self.stage2_period = task.period_names.index("stage2") if plays_stage2 else None
+        self.p = {k: v[self.offset : self.offset + b] for k, v in self.params.items()}
+        self.offset += b
+        self.state = self.model._init_state(self.p, b)
+        self._new_trial(b)
+        self.unit_names = tuple(self.model._latents(self.state, self.p, self._context(None)).keys())
+
+    def _new_trial(self, b):
+        self.choice = torch.zeros(b, dtype=torch.long)
+        self.choice2 = torch.zeros(b, dtype=torch.long)
+        self.valid = torch.zeros(b, dtype=torch.bool)
+        self.reward = torch.zeros(b, dtype=DTYPE)
+        self.magnitude = torch.ones(b, 2, dtype=DTYPE)
+
+    def _context(self, info, state2=None, transition=None) -> dict:
+        b = self.choice.shape[0]
+        if info is not None and "magnitude" in info:
+            self.magnitude = info["magnitude"].to(DTYPE).cpu()
+        s2 = self.choice if state2 is None else state2.clamp(min=0)
+        return {
+            "choice": self.choice,
+            "choice_onehot": torch.nn.functional.one_hot(self.choice, 2).to(DTYPE),
+            "reward": self.reward,
+            "transition": torch.ones(b, dtype=DTYPE) if transition is None else transition,
+            "state2": s2,
+            "state2_onehot": torch.nn.functional.one_hot(s2, 2).to(DTYPE),
+            "choice2": self.choice2,
+            "s2a2_onehot": torch.nn.functional.one_hot(s2 * 2 + self.choice2, 4).to(DTYPE),
+            "magnitude": self.magnitude,
+        }
+
+    def act(self, obs, info):
+        b = obs.shape[0]
+        period = int(info["period"][0])
+        x = self._context(info if period == self.choice_period else None)
+        latents = self.model._latents(self.state, self.p, x)
+        policy = torch.zeros(b, self.task.n_actions)
+        if period == self.choice_period:
+            probs = self.model._log_policy(self.state, self.p, x).exp().float()
+            policy[:, self.left], policy[:, self.right] = probs[:, 0], probs[:, 1]
+        elif period == self.stage2_period:
+            x = self._context(None, info["state2"].cpu())
+            probs = torch.softmax(self.model._logits2(self.state, self.p, x), -1).float()
+            policy[:, self.left], policy[:, self.right] = probs[:, 0], probs[:, 1]
+            blank = info["state2"].cpu() < 0  # after an invalid first-stage choice: any response
+            policy[blank] = 1.0 / self.task.n_actions
+        else:
+            if "valid_actions" in info:
+                valid = info["valid_actions"].float().cpu()
+            elif self.centre is not None:
+                valid = torch.nn.functional.one_hot(torch.full((b,), self.centre), self.task.n_actions).float()
+            else:
+                raise ConfigError(f"task {self.task.name!r} has a non-choice period but no 'valid_actions' in info and no centre action")
+            policy = valid / valid.sum(1, keepdim=True)
+        hidden = torch.stack([v.float() for v in latents.values()], 1)
+        return {"policy": policy.to(obs.device), "hidden": hidden, "value": torch.full((b,), float("nan"))}
+
+    def observe(self, action, reward, info):
+        period = int(info["period"][0])
+        action = action.cpu()
+        if period == self.choice_period:
+            self.choice = (action == self.right).long()
+            self.valid = (action == self.left) | (action == self.right)
+        if period == self.stage2_period:
+            self.choice2 = (action == self.right).long()
+            self.valid = self.valid & ((action == self.left) | (action == self.right))
+        self.reward = self.reward + reward.to(DTYPE).cpu()
+        rpe = torch.full((action.shape[0],), float("nan"))
+        if period == self.last_period:
+            if self.model.kind == "twostep":
+                x = self._context(None, info["state2"].cpu(), info["common"].to(DTYPE).cpu())
+            else:
+                x = self._context(None)
+            errors = self.model._prediction_errors(self.state, self.p, x)
+            rpe = list(errors.values())[-1].float()
+            new = self.model._update(self.state, self.p, x)
+            self.state = _where_state(self.valid, new, self.state)
+            self._new_trial(action.shape[0])
+        return {"rpe": rpe}

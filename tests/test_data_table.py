@@ -1,0 +1,134 @@
+"""The trial table: validation errors that name the column and rows, shipped datasets, conversions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurometarl.data import as_table, load_hbayesdm, load_rat_twostep, read_table, recording_to_table, validate_table
+from neurometarl.data.datasets import datasets_root
+from neurometarl.errors import DataError
+
+
+def bandit_table(n_subjects=2, n_trials=6):
+    rows = [(s, t, (s + t) % 2, float(t % 3 == 0)) for s in range(n_subjects) for t in range(n_trials)]
+    return pd.DataFrame(rows, columns=["subject", "trial", "choice", "reward"])
+
+
+def test_valid_table_is_filled_in_and_sorted():
+    df = bandit_table().sample(frac=1.0, random_state=0)
+    out = validate_table(df)
+    assert list(out[["subject", "trial"]].itertuples(index=False)) == sorted(df[["subject", "trial"]].itertuples(index=False))
+    assert (out["session"] == 0).all() and (out["forced"] == 0).all() and (out["violation"] == 0).all()
+    assert out["choice"].dtype == np.int8
+
+
+def test_missing_column_is_named():
+    with pytest.raises(DataError, match=r"lacks required column\(s\) \['reward'\]"):
+        validate_table(bandit_table().drop(columns="reward"))
+    with pytest.raises(DataError, match=r"\['transition'\]"):
+        validate_table(bandit_table(), "twostep")
+
+
+def test_choice_out_of_range_names_column_and_rows():
+    df = bandit_table()
+    df.loc[[3, 8], "choice"] = [2, -1]
+    with pytest.raises(DataError, match=r"column 'choice' must be 0 or 1.*rows \[3, 8\]"):
+        validate_table(df)
+
+
+def test_nan_reward_names_column_and_rows():
+    df = bandit_table()
+    df.loc[5, "reward"] = np.nan
+    with pytest.raises(DataError, match=r"column 'reward' is missing or not a finite number at rows \[5\]"):
+        validate_table(df)
+    df["violation"] = 0
+    df.loc[5, "violation"] = 1  # an aborted trial may lack its reward
+    assert validate_table(df).loc[5, "violation"] == 1
+
+
+def test_subject_with_no_trials_is_named():
+    df = bandit_table()
+    df["subject"] = pd.Categorical(df["subject"], categories=[0, 1, 7])
+    with pytest.raises(DataError, match=r"subject\(s\) \[7\] have no trials"):
+        validate_table(df)
+    df = bandit_table()
+    df["violation"] = (df["subject"] == 1).astype(int)
+    with pytest.raises(DataError, match=r"subject\(s\) \[1\] have no usable trials"):
+        validate_table(df)
+
+
+def test_duplicate_trials_and_bad_state2_are_rejected():
+    df = pd.concat([bandit_table(), bandit_table().iloc[:1]], ignore_index=True)
+    with pytest.raises(DataError, match=r"repeated at rows \[0, 12\]"):
+        validate_table(df)
+    ts = bandit_table(1, 8).assign(transition=1)
+    ts["state2"] = ts["choice"]
+    ts.loc[4, "state2"] = 1 - ts.loc[4, "choice"]  # common transition to the wrong state
+    with pytest.raises(DataError, match=r"'state2' must follow.*rows \[4\]"):
+        validate_table(ts)
+
+
+def test_read_table_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_table(tmp_path / "missing.csv")
+    path = tmp_path / "t.csv"
+    bandit_table().drop(columns="choice").to_csv(path, index=False)
+    with pytest.raises(DataError, match="'choice'"):
+        read_table(path)
+
+
+def test_shipped_datasets_live_in_the_repo_and_have_cards():
+    root = datasets_root()
+    assert root.name == "datasets" and (root.parent / "pyproject.toml").is_file()
+    for name in ("miller2022_rat_twostep", "hbayesdm_examples"):
+        assert (root / name / "README.md").is_file()
+    assert "MIT" in (root / "miller2022_rat_twostep" / "README.md").read_text()
+    assert "GPL-3" in (root / "hbayesdm_examples" / "README.md").read_text()
+
+
+def test_rat_twostep_loader_matches_its_card():
+    d = load_rat_twostep()
+    assert len(d) == 36413
+    counts = d.groupby("subject").size().to_dict()
+    assert counts == {"M055": 12445, "M064": 10702, "M070": 6806, "M071": 4004, "M088": 1919, "M093": 537}
+    assert d.groupby("subject")["session"].nunique().sum() == 52
+    # 10 violation trials plus the 11 forced trials without a second-step port ('v')
+    assert d["violation"].sum() == 21 and d["forced"].sum() == 4582
+    free = d[d["violation"] == 0]
+    assert 0.79 < free["transition"].mean() < 0.81  # 80 % common transitions
+    rich = np.where(free["state2"] == 0, free["left_reward_prob"], free["right_reward_prob"])
+    assert abs(free["reward"][rich == 0.8].mean() - 0.8) < 0.02
+
+
+def test_hbayesdm_loaders():
+    ts = load_hbayesdm("ts")
+    assert ts["subject"].nunique() == 11 and {"transition", "state2", "choice2"} <= set(ts.columns)
+    assert 0.65 < ts["transition"].mean() < 0.75  # 70 % common
+    bandit = load_hbayesdm("bandit2arm")
+    assert bandit.shape[0] == 2000 and set(bandit["reward"]) == {0.0, 1.0}
+    assert (bandit["reward"] == (bandit["outcome"] > 0)).all()
+    multi = load_hbayesdm("prl_multipleB")
+    assert multi.groupby("subject")["session"].nunique().tolist() == [3, 3, 3]
+    with pytest.raises(DataError, match="unknown hBayesDM example"):
+        load_hbayesdm("igt")
+
+
+def test_read_table_converts_source_formats():
+    path = datasets_root() / "hbayesdm_examples" / "ts_exampleData.txt"
+    assert read_table(path).equals(load_hbayesdm("ts"))
+
+
+def test_recording_to_table_bandit_round_trip():
+    from neurometarl.lab import record_session
+    from neurometarl.models import make_baseline
+
+    ds = record_session(make_baseline("rw", alpha=0.3, beta=3.0), "bandit-fixed", n_episodes=3, seed=1)
+    table = recording_to_table(ds)
+    assert len(table) == 3 * ds.sizes["trial"]
+    assert (table["choice"].to_numpy() == ds["choice"].to_numpy().ravel()).all()
+    assert (table["reward"].to_numpy() == ds["reward"].to_numpy().ravel()).all()
+    assert table["subject"].nunique() == 3 and (table["session"] == 0).all()
+    assert {"reward_prob_left", "reward_prob_right"} <= set(table.columns)
+    one = recording_to_table(ds, episodes_as="sessions", subject="agent")
+    assert (one["subject"] == "agent").all() and one["session"].nunique() == 3
+    assert len(as_table(ds)) == len(table)

@@ -1,0 +1,138 @@
+"""The two-step protocol: transition and reward statistics, invalid responses, and the behavioural
+signatures of model-free and model-based players recorded through the lab."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xarray as xr
+
+from neurometarl.analysis.behaviour import stay_probabilities
+from neurometarl.data import recording_to_table
+from neurometarl.errors import ConfigError
+from neurometarl.models import make_model
+from neurometarl.seeding import make_generator
+from neurometarl.tasks import TASKS, make_task
+from neurometarl.tasks.twostep import CENTRE, LEFT, RIGHT
+
+
+def play(task, choose, seed=0):
+    """Step ``task`` with fixation = centre, stage 2 = a valid response, first-stage choice from
+    ``choose(trial)`` (batch,) actions; returns per-trial arrays."""
+    g = make_generator(seed)
+    obs, info = task.reset(g)
+    out = {k: [] for k in ("choice", "state2", "common", "reward", "prob", "step_reward")}
+    for t in range(task.n_trials):
+        _, r0, _, info = task.step(torch.full((task.batch_size,), CENTRE))
+        out["prob"].append(info["reward_prob"].numpy())
+        out["common"].append(info["common"].numpy())
+        a = choose(t)
+        _, r1, _, info = task.step(a)
+        out["state2"].append(info["state2"].numpy())
+        valid = info["valid_actions"].float()
+        response = torch.multinomial(valid, 1, generator=g)[:, 0]
+        _, r2, _, info = task.step(response)
+        out["choice"].append(a.numpy())
+        out["reward"].append(r2.numpy())
+        out["step_reward"].append((r0 + r1).numpy())
+    return {k: np.stack(v, 1) for k, v in out.items()}  # (batch, trial, ...)
+
+
+def random_choice(batch, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return lambda t: torch.randint(LEFT, RIGHT + 1, (batch,), generator=g)
+
+
+def test_registered_variants():
+    for name in ("twostep", "twostep-rat", "twostep-daw"):
+        task = make_task(name, 2)
+        assert task.action_names == ("centre", "left", "right")
+        assert task.period_names == ("fixation", "choice", "stage2")
+        assert {"reward_prob", "common"} <= set(task.latents)
+    assert TASKS["twostep-daw"].config.common_prob == 0.7
+    with pytest.raises(ConfigError, match="reward_schedule"):
+        make_task("twostep", 2, reward_schedule="sometimes")
+
+
+def test_wang_twostep_transitions_and_hazard():
+    task = make_task("twostep", 400, n_trials=100)
+    r = play(task, random_choice(400))
+    side = r["choice"] - LEFT
+    common = r["common"] == 1
+    assert np.all(r["state2"] == np.where(common, side, 1 - side))
+    assert abs(common.mean() - 0.8) < 0.01
+    probs = r["prob"]
+    assert np.allclose(np.unique(probs), [0.1, 0.9]) and np.allclose(probs.sum(-1), 1.0)
+    switches = (np.diff(probs[:, :, 0], axis=1) != 0).mean()
+    assert abs(switches - 0.025) < 0.004  # 400 x 99 trial starts
+    rewarded_rich = r["reward"][np.take_along_axis(probs, r["state2"][..., None], 2)[..., 0] > 0.5].mean()
+    assert abs(rewarded_rich - 0.9) < 0.01
+    assert (r["step_reward"] == 0).all()  # valid responses are never penalised
+
+
+def test_rat_blocks_respect_min_block_and_daw_drift_stays_in_bounds():
+    task = make_task("twostep-rat", 200, n_trials=300)
+    r = play(task, random_choice(200))
+    p = r["prob"][:, :, 0]
+    for ep in p:
+        changes = np.flatnonzero(np.diff(ep) != 0) + 1
+        assert np.all(np.diff(np.r_[0, changes]) >= 10)
+    assert abs((r["common"] == 1).mean() - 0.8) < 0.01
+    task = make_task("twostep-daw", 100)
+    r = play(task, random_choice(100))
+    p = r["prob"]
+    assert p.min() >= 0.25 and p.max() <= 0.75
+    steps = np.diff(p, axis=1)
+    assert abs(steps.std() - 0.025) < 0.003 and abs((r["common"] == 1).mean() - 0.7) < 0.01
+
+
+def test_invalid_responses_are_penalised():
+    task = make_task("twostep", 3, n_trials=2)
+    task.reset(make_generator(0))
+    _, r, _, _ = task.step(torch.tensor([CENTRE, LEFT, RIGHT]))  # fixation
+    assert r.tolist() == [0.0, -1.0, -1.0]
+    _, r, _, info = task.step(torch.tensor([CENTRE, LEFT, RIGHT]))  # first-stage choice
+    assert r.tolist() == [-1.0, 0.0, 0.0] and info["state2"][0] == -1 and (info["state2"][1:] >= 0).all()
+    assert info["valid_actions"][0].all()  # blank second stage: nothing to do
+    _, r, _, _ = task.step(torch.tensor([LEFT, LEFT, CENTRE]))  # stage 2 needs centre
+    assert r[0] == 0.0 and r[1] == -1.0 and r[2] in (0.0, 1.0)
+
+
+def test_same_seed_same_recording():
+    model = make_model("mf")
+    params = {"alpha1": 0.5, "alpha2": 0.5, "lambda": 0.5, "beta1": 4.0, "perseveration": 0.2}
+    a = model.simulate("twostep", params=params, n_episodes=4, seed=3, n_trials=30)
+    b = model.simulate("twostep", params=params, n_episodes=4, seed=3, n_trials=30)
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+
+
+def stay(model_name, params, seed):
+    """Mean stay probabilities over 60 simulated episodes: keys cr, cu, rr, ru, main (reward main
+    effect) and interaction (reward x transition), as in ``stay_probabilities``."""
+    model = make_model(model_name)
+    ds = model.simulate("twostep", params=params, n_episodes=60, seed=seed, n_trials=100)
+    table = recording_to_table(ds, episodes_as="subjects")
+    assert table["violation"].sum() == 0
+    res = stay_probabilities(table)
+    probs = res["stay_prob"].mean("subject")
+    out = {f"{t[0]}{o[0]}": float(probs.sel(transition=t, outcome=o)) for t in ("common", "rare") for o in ("rewarded", "unrewarded")}
+    return {**out, "main": float(res["mf_index"].mean()), "interaction": float(res["mb_index"].mean())}
+
+
+MF = {"alpha1": 0.6, "alpha2": 0.6, "lambda": 1.0, "beta1": 5.0, "perseveration": 0.0}
+MB = {"alpha2": 0.6, "beta1": 5.0, "perseveration": 0.0}
+
+
+def test_model_free_player_shows_a_reward_main_effect():
+    mf, mb = stay("mf", MF, seed=0), stay("mb", MB, seed=0)
+    # rewarded trials are repeated more, whatever the transition
+    assert mf["cr"] > mf["cu"] + 0.3 and mf["rr"] > mf["ru"] + 0.1 and mf["main"] > 0.25
+    # a model-free learner can show some interaction (Akam et al. 2015: trial type is confounded with
+    # which action is currently better), but far less than a planner
+    assert mf["interaction"] < 0.5 * mb["interaction"]
+
+
+def test_model_based_player_shows_the_interaction():
+    mb = stay("mb", MB, seed=1)
+    assert mb["cr"] > mb["rr"] + 0.3 and mb["ru"] > mb["cu"] + 0.3
+    assert mb["interaction"] > 0.4 and abs(mb["main"]) < 0.1
