@@ -19,11 +19,14 @@ REVERSAL = dict(common_prob=1.0, reward_levels=(0.9, 0.1), switch_prob=0.1, stag
 
 @pytest.fixture(scope="module")
 def rw_data():
-    """12 RW subjects, 4 sessions x 100 trials of a probabilistic reversal bandit."""
+    """12 RW subjects, 4 sessions x 100 trials of a probabilistic reversal bandit (the two-step protocol
+    with deterministic transitions)."""
     model = make_model("rw")
     true = pd.DataFrame({"alpha": np.linspace(0.15, 0.8, 12), "beta": np.tile([2.0, 4.0, 6.0], 4)})
     ds = model.simulate("twostep", params=true, n_episodes=4, seed=1, n_trials=100, **REVERSAL)
-    return true, recording_to_table(ds).drop(columns=["transition", "state2"])
+    table = recording_to_table(ds)
+    assert table["violation"].sum() == 0  # a bandit model answers fixation and stage 2 validly
+    return true, table.drop(columns=["transition", "state2"])
 
 
 def test_sklearn_contract(rw_data):

@@ -66,7 +66,7 @@ def test_invalid_responses_cost_minus_one_and_forfeit_the_reward():
         if task.t % 4 == 2:
             a = RIGHT - info["cue"].long()
         return a
-    rewards, lat, _ = play(task, wrong)
+    rewards, _, _ = play(task, wrong)
     assert (rewards[:, 2::4] == -1).all() and (rewards[:, 3::4] == 0).all()
     assert (play(task, lambda info: torch.full((task.batch_size,), LEFT))[0][:, 0::4] == -1).all()
 

@@ -5,7 +5,6 @@ baselines → numbers → Fig. 3 → scorecard; the full claim checks on the shi
 
 import json
 
-import numpy as np
 import pytest
 
 from neurometarl.experiments import run_experiment, sim2

@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from neurometarl.experiments import run_experiment, sim3
 from neurometarl.experiments.base import CHECKPOINTS
@@ -16,14 +15,14 @@ from neurometarl.tasks import make_task
 def perfect_play_arrays(n_streams=300, seed=0):
     """The analysis arrays (episode, trial) of a valid player of the stream protocol."""
     task = make_task("reversal-stream", n_streams)
-    obs, info = task.reset(make_generator(seed))
+    _, info = task.reset(make_generator(seed))
     lat = {k: [] for k in task.latents}
     outcome = []
     for step in range(task.n_steps):
         if step % 4 == 2:
-            for k in lat:
-                lat[k].append(info[k].numpy())
-        obs, r, _, info = task.step(info["valid_actions"].float().argmax(1))
+            for k, values in lat.items():
+                values.append(info[k].numpy())
+        _, r, _, info = task.step(info["valid_actions"].float().argmax(1))
         if step % 4 == 3:
             outcome.append(r.numpy())
     a = {k: np.stack(v, 1).astype(int) for k, v in lat.items()}
@@ -78,7 +77,8 @@ def tiny(tmp_path_factory):
 def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
     card, out = tiny
     assert {c["claim"] for c in card["claims"]} == {"inferred_sign_flip", "inferred_as_large_as_experienced",
-                                                    "pre_reversal_opposite", "baselines", "state_clusters_flip"}
+                                                    "pre_reversal_opposite", "replicas_consistent", "baselines",
+                                                    "state_clusters_flip"}
     for c in card["claims"]:
         assert "not computed" not in str(c["measured"]), c
     numbers = json.loads((out / "numbers.json").read_text())

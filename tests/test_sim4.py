@@ -71,7 +71,7 @@ def tiny(tmp_path_factory):
 
 def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
     card, out = tiny
-    assert {c["claim"] for c in card["claims"]} == {"model_based_stay", "lag1_signs", "rpe_model_based",
+    assert {c["claim"] for c in card["claims"]} == {"model_based_stay", "replicas_consistent", "lag1_signs", "rpe_model_based",
                                                     "rpe_model_free_residual", "rat_stay_table", "rat_protocol_vs_rats"}
     for c in card["claims"]:
         assert "not computed" not in str(c["measured"]), c

@@ -73,3 +73,26 @@ def test_shipped_checkpoints_pass_every_claim(tmp_path):
     """Full Fig. 6 from the shipped checkpoints (both modes): every claim of the paper holds."""
     card = run_experiment("sim5", tmp_path, progress=False)
     assert card["all_pass"], [c for c in card["claims"] if not c["pass"]]
+
+
+def test_pixel_encoders_code_each_slot_with_shared_weights():
+    import torch
+
+    from neurometarl.agents import build_agent
+    from neurometarl.tasks.harlow import object_pool
+
+    images = torch.tensor(object_pool("pixel", 1000, 8, 2018)[:6])
+    screen = torch.cat([images[:3], images[3:]], 2).reshape(3, -1)
+    swapped = torch.cat([images[3:], images[:3]], 2).reshape(3, -1)
+    for encoder in ("conv", "conv-fixed", "conv-contrast"):
+        agent = build_agent(TrainConfig(task="harlow-pixel", encoder=encoder, n_units=8))
+        codes, codes_swapped = agent.encoder(screen), agent.encoder(swapped)
+        half = codes.shape[1] // 2
+        # the same object gets the same code in either slot
+        torch.testing.assert_close(codes[:, :half], codes_swapped[:, half:])
+        trainable = any(p.requires_grad for p in agent.encoder.parameters())
+        assert trainable == (encoder == "conv")
+        if encoder == "conv-contrast":
+            torch.testing.assert_close(codes[:, :half] + codes[:, half:], torch.zeros(3, half), atol=1e-6, rtol=0)
+    with pytest.raises(Exception, match="image observations"):
+        build_agent(TrainConfig(task="harlow", encoder="conv"))

@@ -136,3 +136,30 @@ def test_model_based_player_shows_the_interaction():
     mb = stay("mb", MB, seed=1)
     assert mb["cr"] > mb["rr"] + 0.3 and mb["ru"] > mb["cu"] + 0.3
     assert mb["interaction"] > 0.4 and abs(mb["main"]) < 0.1
+
+
+def test_second_stage_choice_variant():
+    task = make_task("twostep-daw-choice", 300, n_trials=60)
+    g = make_generator(0)
+    task.reset(g)
+    won, probs = [], []
+    for t in range(task.n_trials):
+        task.step(torch.full((300,), CENTRE))
+        _, _, _, info = task.step(torch.randint(LEFT, RIGHT + 1, (300,), generator=g))
+        assert info["valid_actions"][:, CENTRE].sum() == 0  # stage 2 is a left/right choice
+        option = torch.randint(LEFT, RIGHT + 1, (300,), generator=g)
+        p = info["reward_prob"][torch.arange(300), info["state2"], option - LEFT]
+        _, r, _, _ = task.step(option)
+        won.append(r.numpy()), probs.append(p.numpy())
+    won, probs = np.stack(won), np.stack(probs)
+    assert abs(won.mean() - probs.mean()) < 0.01 and np.corrcoef(won.ravel(), probs.ravel())[0, 1] > 0.15
+    # a model with second-stage choices plays both stages, and the converter gives choice2
+    model = make_model("hybrid")
+    params = {"alpha1": 0.5, "alpha2": 0.5, "lambda": 0.5, "beta1": 4.0, "beta2": 6.0, "perseveration": 0.1, "w": 0.5}
+    ds = model.simulate("twostep-daw-choice", params=params, n_episodes=2, seed=0, n_trials=40)
+    assert ds["reward_prob"].dims == ("episode", "trial", "state", "option")
+    table = recording_to_table(ds)
+    assert set(table["choice2"].unique()) == {0, 1} and table["violation"].sum() == 0
+    stage2 = ds["step_action"].isel(step=slice(2, None, 3)).values.ravel()
+    assert np.array_equal(table["choice2"].to_numpy(), stage2 - LEFT)
+    assert "beta2" in make_model("hybrid", n_starts=1, max_iter=20).fit(table).params_

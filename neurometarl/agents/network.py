@@ -112,10 +112,12 @@ class ConvEncoder(nn.Module):
     obs_shape : (channels, height, width) of one observation (it arrives flattened).
     n_features : size of each slot's code; the encoder outputs ``n_slots · n_features``.
     n_slots : side-by-side slots the width is split into.
+    contrast : subtract the mean code over slots from each slot's code (removes what all objects share).
     """
 
-    def __init__(self, obs_shape: tuple[int, int, int], n_features: int = 16, n_slots: int = 1):
+    def __init__(self, obs_shape: tuple[int, int, int], n_features: int = 16, n_slots: int = 1, contrast: bool = False):
         super().__init__()
+        self.contrast = contrast
         if len(obs_shape) != 3:
             raise ConfigError(f"a conv encoder needs (channels, height, width) observations, got shape {obs_shape}")
         c, h, w = self.obs_shape = tuple(int(s) for s in obs_shape)
@@ -135,6 +137,9 @@ class ConvEncoder(nn.Module):
         screen = obs.reshape(b, *self.obs_shape)
         slots = screen.reshape(b, *self.obs_shape[:2], self.n_slots, self.slot_width).permute(0, 3, 1, 2, 4)
         codes = self.linear(self.conv(slots.reshape(b * self.n_slots, *self.obs_shape[:2], self.slot_width)))
+        codes = codes.reshape(b, self.n_slots, -1)
+        if self.contrast:  # each slot's code relative to the mean over slots (lateral inhibition)
+            codes = codes - codes.mean(1, keepdim=True)
         return codes.reshape(b, self.n_features)
 
 
@@ -146,10 +151,13 @@ class EncodedRecurrentAgent(RecurrentAgent):
     """
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, n_units: int = 48, core: str = "lstm",
-                 trial_index_input: bool = False, n_trials: int = 1, n_features: int = 16, n_slots: int = 1):
+                 trial_index_input: bool = False, n_trials: int = 1, n_features: int = 16, n_slots: int = 1,
+                 train_encoder: bool = True, contrast: bool = False):
         n_obs = int(torch.tensor(obs_shape).prod())
         super().__init__(n_obs, n_actions, n_units, core, trial_index_input, n_trials)
-        self.encoder = ConvEncoder(obs_shape, n_features, n_slots)
+        self.encoder = ConvEncoder(obs_shape, n_features, n_slots, contrast)
+        if not train_encoder:  # a fixed random "retina": A2C's gradient collapsed a trained encoder's object codes
+            self.encoder.requires_grad_(False)
         self.core = RecurrentCore(self.encoder.n_features + n_actions + 1 + int(trial_index_input), n_units, core)
 
     def forward(self, x, state, hooks: Hooks | None = None):
@@ -249,4 +257,4 @@ class ActorCriticAgent(nn.Module):
 
 
 ARCHITECTURES = ("single", "actor-critic")
-ENCODERS = ("none", "conv")
+ENCODERS = ("none", "conv", "conv-fixed", "conv-contrast")

@@ -32,7 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from ..agents import TrainConfig
-from ..analysis import partial_correlation
+from ..analysis import partial_correlation, regressor
 from ..analysis.behaviour import lau_glimcher_regression, matching_law
 from ..data import recording_to_table
 from ..lab import record_session
@@ -76,8 +76,8 @@ def richer_choice(ds: xr.Dataset, n_trials: int = 50, min_gap: float = 0.1) -> n
     return (choice == richer[:, None]).mean(0)
 
 
-def unit_coding(ds: xr.Dataset, value_left: xr.DataArray) -> dict:
-    """Partial Spearman correlation of every unit at fixation with the four Sim 1 regressors."""
+def unit_coding(ds: xr.Dataset, value_left: xr.DataArray, period: str = "fixation") -> dict:
+    """Partial Spearman correlation of every unit at ``period`` with the four Sim 1 regressors."""
     active = ds["active"] > 0
     latents = {VALUE: value_left.where(active), **{k: _masked(ds, v, active) for k, v in REGRESSORS.items()}}
     # a regressor that never varies (e.g. the value of a fitted model with α = 0) cannot be
@@ -86,7 +86,7 @@ def unit_coding(ds: xr.Dataset, value_left: xr.DataArray) -> dict:
     out = {key: {k: float("nan") for k in (*REGRESSORS, VALUE)} for key in ("mean_abs_r", "max_abs_r", "fraction_p05")}
     if not varying:
         return {**out, "n_units": int(ds.sizes["unit"])}
-    result = partial_correlation(ds, {k: latents[k] for k in varying}, period="fixation")
+    result = partial_correlation(ds, {k: latents[k] for k in varying}, period=period)
     r = np.abs(result["r"].transpose("regressor", "unit").to_numpy())
     significant = (result["p_value"].transpose("regressor", "unit").to_numpy() < 0.05).mean(1)
     for j, name in enumerate(str(x) for x in result["regressor"].values):
@@ -97,8 +97,7 @@ def unit_coding(ds: xr.Dataset, value_left: xr.DataArray) -> dict:
 
 
 def _masked(ds: xr.Dataset, name: str, active: xr.DataArray) -> xr.DataArray:
-    from ..analysis import regressor
-
+    """Regressor ``name`` with the padding trials set to NaN (left out of the fits)."""
     return regressor(ds, name).where(active.drop_vars([c for c in active.coords if c not in ("episode", "trial")]))
 
 
@@ -142,7 +141,8 @@ def analyse(ctx: Context) -> dict:
                                   dims=("episode", "trial"), coords={"episode": sim["episode"].to_numpy(), "trial": sim["trial"].to_numpy()})
             recordings[name] = (sim, values)
         for name, (rec, values) in recordings.items():
-            per[name].append({**behaviour(rec, f"seed{i}"), "units": unit_coding(rec, values)})
+            per[name].append({**behaviour(rec, f"seed{i}"), "units": unit_coding(rec, values),
+                              "units_choice": unit_coding(rec, values, "choice")})
     return _summarise(per, fits)
 
 
@@ -160,12 +160,15 @@ def _summarise(per: dict, fits: list) -> dict:
             "unit_mean_abs_r": [r["units"]["mean_abs_r"] for r in rows],
             "unit_max_abs_r": [r["units"]["max_abs_r"] for r in rows],
             "unit_fraction_p05": [r["units"]["fraction_p05"] for r in rows],
+            "unit_mean_abs_r_choice_step": [r["units_choice"]["mean_abs_r"] for r in rows],
             "improvement": [float(np.mean(r["p_richer"][slice(*LATE)]) - np.mean(r["p_richer"][slice(*EARLY)])) for r in rows],
         }
         out[s]["summary"] = {"slope_train": mean_sem(out[s]["slope_train"]), "slope_held_out": mean_sem(out[s]["slope_held_out"]),
                              "reward_per_trial": mean_sem(out[s]["reward_per_trial"]),
                              "improvement": mean_sem(out[s]["improvement"]),
-                             "unit_mean_abs_r": {k: mean_sem([u[k] for u in out[s]["unit_mean_abs_r"]]) for k in PAPER_UNIT_R}}
+                             "unit_mean_abs_r": {k: mean_sem([u[k] for u in out[s]["unit_mean_abs_r"]]) for k in PAPER_UNIT_R},
+                             "unit_mean_abs_r_choice_step": {k: mean_sem([u[k] for u in out[s]["unit_mean_abs_r_choice_step"]])
+                                                             for k in PAPER_UNIT_R}}
     out["matching_points"] = {part: [r[f"points_{part}"] for r in per["agent"]] for part in ("train", "held_out")}
     return out
 

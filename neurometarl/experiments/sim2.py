@@ -30,7 +30,13 @@ from scipy import stats
 from sklearn.model_selection import cross_val_predict
 
 from ..agents import TrainConfig
-from ..analysis import decode, episode_folds, fraction_significant, make_decoder, unit_regression
+from ..analysis import (
+    decode,
+    episode_folds,
+    fraction_significant,
+    make_decoder,
+    unit_regression,
+)
 from ..analysis.align import activity
 from ..lab import record_session
 from ..models import BehrensLearner, VolatilityObserver
@@ -235,8 +241,8 @@ CLAIMS = (
 SIM2 = register(Experiment(
     name="sim2",
     title="Learning rate adapts to volatility (Wang et al. 2018 Fig. 3, Behrens et al. 2007)",
-    train={"agent": TrainConfig(task="volatility", gamma=0.1, lr=1e-2, unroll=100, entropy_coef=1.0, entropy_final=0.0,
-                                train_episodes=76_800, n_threads=1, eval_episodes=0)},
+    train={"agent": TrainConfig(task="volatility", gamma=0.1, lr=2e-2, unroll=100, entropy_coef=1.0, entropy_final=0.0,
+                                train_episodes=102_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
 ))

@@ -22,14 +22,14 @@ def plot_learning_set(curves: dict, *, baselines: dict | None = None, ax=None, t
         trials = np.arange(1, len(c["mean"]) + 1)
         ax.errorbar(trials, c["mean"], yerr=c.get("sem"), color=colour, marker="o", ms=3, lw=1.3, capsize=2, label=label)
     for (label, values), style in zip((baselines or {}).items(), ("--", ":", "-.")):
-        ax.plot(np.arange(1, len(values) + 1), values, style, color="0.35", lw=1.2, label=label)
+        ax.plot(np.arange(1, len(values) + 1), values, style, color="0.35", lw=1.2, label=label.split(" (")[0])
     ax.axhline(50, color="0.7", lw=0.8, ls=":")
     ax.set_xticks(range(1, 7))
     ax.set_xlabel("trial within problem")
     ax.set_ylabel("% correct")
     ax.set_ylim(0, 102)
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize=6.5, loc="lower right")
+    ax.legend(frameon=False, fontsize=6, loc="lower right", ncol=3, columnspacing=0.8, handlelength=1.5)
     return ax
 
 

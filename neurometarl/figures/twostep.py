@@ -53,8 +53,9 @@ def plot_fig5(numbers: dict, stem: Path) -> list[Path]:
                   ("agent_rat_protocol", "d  agent, rat protocol"), ("rats", "e  rats (Miller data)")]
         for ax, (key, title) in zip(axes[0], panels):
             plot_stay(stay[key], ax=ax, title=title)
-            ax.set_ylim(0, 1.05)
-        axes[0, 0].legend(title="previous transition", frameon=False, loc="lower center", ncol=2)
+            ax.set_ylim(0, 1.22)
+            ax.set_yticks(np.linspace(0, 1, 6))
+        axes[0, 0].legend(title="previous transition", frameon=False, loc="upper center", ncol=2)
         lags = numbers["lags"]
         top = max(np.nanmax(np.abs(np.asarray(lags["agent_coef"]).mean(0))), np.nanmax(np.abs(np.nanmean(np.asarray(lags["rats_coef"], float), 0))))
         for ax, key, title in ((axes[1, 0], "agent_coef", "f  agent: regression weights"), (axes[1, 1], "rats_coef", "g  rats: regression weights")):
@@ -83,10 +84,11 @@ def plot_fig5(numbers: dict, stem: Path) -> list[Path]:
         for j, (label, m) in enumerate(rows.items()):
             ax.bar(np.arange(4) + (j - 2) * width, [m[k] for k in keys], width, label=label, color=PALETTE[j])
         ax.set_xticks(np.arange(4), ["CR", "RR", "CU", "RU"])
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(0, 1.45)
+        ax.set_yticks(np.linspace(0, 1, 6))
         ax.set_ylabel("P(stay)")
         ax.set_title("j  stay probabilities by protocol (means)")
-        ax.legend(frameon=False, fontsize=6.5, loc="lower center")
+        ax.legend(frameon=False, fontsize=6.5, loc="upper center", ncol=2)
         fig.suptitle("Fig. 5 — two-step task: model-based behaviour and RPEs (weights frozen)", fontsize=11)
         fig.tight_layout()
         paths = save_figure(fig, stem)

@@ -33,7 +33,6 @@ class QLearning(BehaviouralModel):
     """
 
     kind = "bandit"
-    description = "Rescorla-Wagner / Q-learning with softmax (alpha, beta)"
 
     def __init__(self, asymmetric=False, forgetting=False, perseveration=False, lapse=False, q0=0.5,
                  method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
@@ -53,6 +52,10 @@ class QLearning(BehaviouralModel):
         """``rw`` plus a suffix per enabled component, e.g. ``rw-asymmetric-lapse``."""
         flags = ("asymmetric", "forgetting", "perseveration", "lapse")
         return "-".join(["rw", *(f for f in flags if getattr(self, f))])
+
+    @property
+    def description(self) -> str:
+        return f"Rescorla-Wagner / Q-learning with softmax ({', '.join(s.name for s in self._parameter_specs())})"
 
     def _parameter_specs(self):
         specs = []

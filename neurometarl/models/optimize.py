@@ -48,6 +48,8 @@ def minimize_rows(
     ftol: float = 1e-10,
     history: int = 10,
     max_backtracks: int = 25,
+    window: int = 5,
+    window_ftol: float = 1e-6,
 ) -> RowsResult:
     """Minimise every row of ``fun`` independently with L-BFGS (Armijo backtracking line search).
 
@@ -55,8 +57,11 @@ def minimize_rows(
     ----------
     fun : maps x (rows, n_params) to f (rows,); row i of f must depend on row i of x only.
     x0 : (rows, n_params) starting points.
-    gtol : a row stops when its largest absolute gradient entry is below ``gtol``.
-    ftol : or when an accepted step lowers f by less than ``ftol * (1 + |f|)``.
+    gtol : a row stops when its largest absolute gradient entry is below ``gtol``;
+    ftol : or when an accepted step lowers f by less than ``ftol * (1 + |f|)``;
+    window, window_ftol : or when the last ``window`` iterations together lowered f by less than
+        ``window_ftol * (1 + |f|)`` (a row crawling toward a parameter bound at an infinite
+        unconstrained value, where the gradient vanishes only slowly).
     """
     x = x0.detach().clone()
     rows, n = x.shape
@@ -67,6 +72,7 @@ def minimize_rows(
     n_iter = torch.zeros(rows, dtype=torch.long)
     active = torch.isfinite(f) & (g.abs().amax(1) > gtol)
     converged = ~active & torch.isfinite(f)
+    past = [f.clone()]  # f at the start of recent iterations
     k = 0
     for it in range(max_iter):
         if not active.any():
@@ -127,6 +133,9 @@ def minimize_rows(
         rho[j] = torch.where(good, 1.0 / sy.clamp(min=1e-300), torch.zeros_like(sy))
         k += 1
         small_change = moved & ((f - f_new).abs() <= ftol * (1 + f_new.abs()))
+        if len(past) == window:
+            small_change = small_change | (moved & (past[0] - f_new <= window_ftol * (1 + f_new.abs())))
+        past = (past + [f_new.clone()])[-window:]
         x, f, g = x_new, f_new, g_new
         n_iter = n_iter + active.long()
         done = moved & ((g.abs().amax(1) <= gtol) | small_change)

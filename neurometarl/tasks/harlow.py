@@ -16,8 +16,8 @@ Objects come from a fixed pool built once from ``pool_seed`` (independent of the
 - ``abstract``: each object a random standard-normal feature vector of ``n_features`` dims;
   observation = fixation flag ‖ left features ‖ right features.
 - ``pixel``: a 1 × 16 × 32 screen, two 16 × 16 slots; each object a procedurally generated
-  "identicon" (a random 7 × 7 grid, mirrored left–right, grey level per object, scaled ×2 into the
-  slot). The fixation step shows a cross between the slots. Observation = the screen flattened
+  "identicon" (a random 7 × 7 grid, mirrored left–right, scaled ×2 into the slot; lit cells at +level,
+  unlit at −level, level per object in [0.5, 1]). The fixation step shows a cross between the slots. Observation = the screen flattened
   (``obs_shape`` gives (channels, height, width) for a conv encoder).
 
 ``info`` carries the timing and the latents ``object_left`` / ``object_right`` (pool indices, per
@@ -82,7 +82,7 @@ class HarlowConfig(TaskConfig):
 def object_pool(mode: str, n_objects: int, n_features: int, pool_seed: int) -> np.ndarray:
     """The fixed object pool: (2 · n_objects, ...) — training objects first, then held-out ones.
 
-    Abstract mode: (2n, n_features) standard normal features. Pixel mode: (2n, 16, 16) images in [0, 1], all
+    Abstract mode: (2n, n_features) standard normal features. Pixel mode: (2n, 16, 16) images in [−1, 1], all
     distinct (duplicates are redrawn, so no held-out image equals a training image).
     """
     rng = np.random.default_rng(pool_seed)
@@ -99,7 +99,8 @@ def object_pool(mode: str, n_objects: int, n_features: int, pool_seed: int) -> n
         seen.add(key)
         grid = np.concatenate([cells, cells[:, : GRID - half][:, ::-1]], axis=1).astype(np.float32)
         image = np.zeros((SLOT, SLOT), np.float32)
-        image[1:1 + 2 * GRID, 1:1 + 2 * GRID] = np.kron(grid, np.ones((2, 2), np.float32)) * rng.uniform(0.5, 1.0)
+        # cells lit at +level, unlit at −level (a zero-mean pattern on a 0 border: less shared structure across objects)
+        image[1:1 + 2 * GRID, 1:1 + 2 * GRID] = np.kron(2 * grid - 1, np.ones((2, 2), np.float32)) * rng.uniform(0.5, 1.0)
         images.append(image)
     return np.stack(images)
 
