@@ -23,6 +23,6 @@ def _experiment(args) -> int:
     card = run_experiment(args.name, args.out or f"results/{args.name}", retrain=args.retrain, n_seeds=args.seeds,
                           seed=args.seed, progress=not args.quiet, scale=args.scale)
     for c in card["claims"]:
-        print(f"[{'PASS' if c['pass'] else 'FAIL'}] {c['claim']}: measured {json.dumps(c['measured'])} (threshold {c['threshold']})")
+        print(f"[{'PASS' if c['pass'] else 'FAIL'}] {c['claim']}: measured {json.dumps(c['measured'], ensure_ascii=False)} (threshold {c['threshold']})")
     print(f"scorecard: {args.out or 'results/' + args.name}/scorecard.json ({card['elapsed_s']} s)")
     return 0 if card["all_pass"] else 1
