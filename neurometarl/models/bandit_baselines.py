@@ -13,6 +13,7 @@ import torch
 
 from ..errors import ConfigError
 from ..tasks import Task
+from ..tasks.bandits import BanditTask
 
 
 class BanditSubject:
@@ -23,7 +24,7 @@ class BanditSubject:
     unit_names = ("estimate_left", "estimate_right")
 
     def reset(self, task: Task, generator: torch.Generator) -> None:
-        if task.n_actions != 2 or "reward_prob" not in task.latents:
+        if not isinstance(task, BanditTask):
             raise ConfigError(f"baseline {self.name!r} plays two-armed bandit tasks only, not {task.name!r}")
         self.task, self.generator = task, generator
         b, dev = task.batch_size, task.device
