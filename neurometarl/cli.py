@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "neurometarl.models.commands",
     "neurometarl.analysis.commands",
     "neurometarl.experiments.commands",
+    "neurometarl.sweep.commands",
 )
 
 

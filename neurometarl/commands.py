@@ -58,9 +58,12 @@ def add_commands(subparsers) -> None:
 
     p = subparsers.add_parser("reproduce", help="the main job: run every paper experiment from shipped checkpoints")
     p.add_argument("--out", default="results", help="results folder")
-    p.add_argument("--only", nargs="+", default=None, help="run only these experiments (e.g. fig1 sim2)")
+    p.add_argument("--only", nargs="+", action="extend", default=None, metavar="NAME",
+                   help="run only these experiments: --only fig1 sim2, --only fig1,sim2 or --only fig1 --only sim2")
     p.add_argument("--retrain", action="store_true", help="train every agent from scratch")
-    p.add_argument("--force", action="store_true", help="re-run experiments that already have a scorecard")
+    p.add_argument("--force", action="store_true",
+                   help="re-run experiments whose folder already holds a finished run with the same configuration")
+    p.add_argument("--seed", type=int, default=0, help="seed for the test sessions")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_reproduce)
 
@@ -183,33 +186,52 @@ def _figure(args) -> int:
 
 
 def _reproduce(args) -> int:
-    from .experiments.base import EXPERIMENTS, get_experiment, run_experiment
+    from .experiments.base import EXPERIMENTS, get_checkpoints, get_experiment, run_experiment
+    from .report import checkpoint_hashes, finished_stage, stage_config, write_report, write_stage
 
     get_experiment("fig1")  # loads the catalogue
-    names = args.only or list(EXPERIMENTS)
+    names = [n for item in args.only for n in item.split(",") if n] if args.only else list(EXPERIMENTS)
     for name in names:
         get_experiment(name)  # unknown names fail before any work
     started = time.perf_counter()
-    cards, skipped = [], []
+    results = Path(args.out)
+    skipped, reused = {}, []
     for i, name in enumerate(names, 1):
-        out = Path(args.out) / name
-        if (out / "scorecard.json").is_file() and not args.force:
-            print(f"[{i}/{len(names)}] {name}: already done ({out / 'scorecard.json'}; --force re-runs)")
-            cards.append(json.loads((out / "scorecard.json").read_text()))
+        exp, out = get_experiment(name), results / name
+        stage = f"[{i}/{len(names)}] {name}"
+        hashes = None
+        if not args.retrain:
+            try:
+                hashes = checkpoint_hashes(get_checkpoints(exp, retrain=False, out_dir=out, n_seeds=exp.n_seeds, progress=False))
+            except CheckpointError as err:  # an experiment whose checkpoints are not shipped yet
+                print(f"{stage}: [SKIP] {err}", flush=True)
+                skipped[name] = f"no shipped checkpoints ({err})"
+                continue
+        config = stage_config(exp, retrain=args.retrain, seed=args.seed, n_seeds=exp.n_seeds, hashes=hashes)
+        if not args.force and finished_stage(out, config):
+            card = json.loads((out / "scorecard.json").read_text())
+            print(f"{stage}: reusing the finished run in {out}/ ({_n_pass(card)}; --force re-runs)", flush=True)
+            reused.append(name)
             continue
-        print(f"[{i}/{len(names)}] {name}: {get_experiment(name).title}", flush=True)
-        try:
-            card = run_experiment(name, out, retrain=args.retrain, progress=not args.quiet)
-        except CheckpointError as err:  # an experiment whose checkpoints are not shipped yet
-            print(f"    [SKIP] {err}")
-            skipped.append(name)
-            continue
-        cards.append(card)
+        print(f"{stage}: {exp.title}", flush=True)
+        stage_started = time.perf_counter()
+        card = run_experiment(name, out, retrain=args.retrain, seed=args.seed, progress=not args.quiet)
+        elapsed = time.perf_counter() - stage_started
+        write_stage(out, config, card, elapsed)
         for c in card["claims"]:
             print(f"    [{'PASS' if c['pass'] else 'FAIL'}] {c['claim']}: {json.dumps(c['measured'], ensure_ascii=False)} (threshold {c['threshold']})")
+        print(f"{stage}: done in {elapsed:.0f} s ({_n_pass(card)})", flush=True)
+    print(f"[report] writing {results / 'report.html'}", flush=True)
+    done = [n for n in names if n not in skipped]
+    path = write_report(results, done, skipped=skipped, reused=reused, elapsed_s=time.perf_counter() - started)
+    cards = [json.loads((results / n / "scorecard.json").read_text()) for n in done]
     n_claims = sum(len(c["claims"]) for c in cards)
     n_pass = sum(cl["pass"] for c in cards for cl in c["claims"])
-    print(f"{n_pass}/{n_claims} claims pass; results in {args.out}/ ({time.perf_counter() - started:.0f} s)")
+    print(f"{n_pass}/{n_claims} claims pass; report {path} ({time.perf_counter() - started:.0f} s)")
     if skipped:
         print(f"not run (no shipped checkpoints): {', '.join(skipped)}")
     return 0
+
+
+def _n_pass(card: dict) -> str:
+    return f"{sum(c['pass'] for c in card['claims'])}/{len(card['claims'])} claims pass"

@@ -109,20 +109,29 @@ def test_q_learning_matches_reference(options):
     check(model, df, used, p_right, total)
 
 
-def test_behrens_learner_matches_reference():
+@pytest.mark.parametrize("anticorrelated", [True, False])
+def test_behrens_learner_matches_reference(anticorrelated):
     df = random_table(magnitudes=True)
     params = {"alpha": 0.35, "beta": 4.0}
 
-    def policy(p, row):
-        return softmax2(params["beta"] * p * row["magnitude_left"], params["beta"] * (1 - p) * row["magnitude_right"])
+    def probs(st):
+        return (st, 1 - st) if anticorrelated else st
 
-    def update(p, row):
-        won = row["reward"] > 0
-        left_won = won if row["choice"] == 0 else not won
-        return p + params["alpha"] * (float(left_won) - p)
+    def policy(st, row):
+        pl, pr = probs(st)
+        return softmax2(params["beta"] * pl * row["magnitude_left"], params["beta"] * pr * row["magnitude_right"])
 
-    p_right, total = reference(df, lambda: 0.5, policy, update)
-    check(make_model("behrens"), df, params, p_right, total)
+    def update(st, row):
+        won = float(row["reward"] > 0)
+        if anticorrelated:
+            left_won = won if row["choice"] == 0 else 1 - won
+            return st + params["alpha"] * (left_won - st)
+        st = list(st)
+        st[int(row["choice"])] += params["alpha"] * (won - st[int(row["choice"])])
+        return tuple(st)
+
+    p_right, total = reference(df, lambda: 0.5 if anticorrelated else (0.5, 0.5), policy, update)
+    check(make_model("behrens", anticorrelated=anticorrelated), df, params, p_right, total)
 
 
 def test_beta_bernoulli_matches_reference():
@@ -262,3 +271,28 @@ def test_latent_state_matches_reference():
 
     p_right, total = reference(df, lambda: {"b": 0.5, "prev": None}, policy, update)
     check(make_model("latent-state"), df, {"hazard": h, "beta1": beta, "perseveration": persev}, p_right, total)
+
+
+@pytest.mark.parametrize("options", [{}, {"forgetting": True, "perseveration": True}])
+def test_vectorised_recurrence_matches_the_loop_with_gradients(options):
+    import torch
+
+    from neurometarl.models.fitting import make_objective
+    from neurometarl.models.recurrence import affine_recurrence
+
+    keep = torch.rand(7, 3, 2, dtype=torch.float64, requires_grad=True)
+    gain = torch.rand(7, 3, 2, dtype=torch.float64, requires_grad=True)
+    init = torch.rand(3, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(affine_recurrence, (keep, gain, init))
+
+    model = make_model("rw", **options)
+    td = model._trial_data(random_table())
+    model._resolve(td)
+    objective = make_objective(model, td, np.arange(td.n_subjects))
+    x = torch.randn(td.n_subjects, len(model.specs()), dtype=torch.float64, requires_grad=True)
+    fast = objective(x)
+    (g_fast,) = torch.autograd.grad(fast.sum(), x)
+    model._vectorised_inputs = lambda p, batch: None  # force the step-by-step loop
+    slow = objective(x)
+    (g_slow,) = torch.autograd.grad(slow.sum(), x)
+    assert torch.allclose(fast, slow, rtol=1e-12) and torch.allclose(g_fast, g_slow, rtol=1e-9, atol=1e-12)

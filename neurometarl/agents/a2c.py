@@ -47,7 +47,7 @@ class TrainConfig:
     batch_size: int = 128  # episodes stepped in lockstep per update
     unroll: int = 0  # BPTT truncation in steps (0: the whole episode)
     n_units: int = 48  # units in the recurrent core
-    core: str = "lstm"  # recurrent core: lstm, gru or rnn
+    core: str = "lstm"  # memory core: lstm, gru, rnn, attention (slot-based key/value memory) or feedforward (no memory)
     trial_index_input: bool = False  # also feed the trial index (Wang 2016 bandits)
     lr: float = 1e-2  # RMSProp learning rate (paper: 7e-4 with one episode per update)
     anneal_lr: bool = True  # decay the learning rate linearly to 0 over training (stable final weights)
@@ -165,7 +165,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
             raise ConfigError(f"--resume: {out_dir} was trained with a different config; use a new --out or the same options")
         agent.load_state_dict(ckpt.agent.state_dict())
         optimizer.load_state_dict(ckpt.optimizer_state)
-        generator.set_state(ckpt.generator_state)
+        generator.set_state(ckpt.generator_state.cpu())  # loaded onto `device`; a CUDA generator's state is a CPU tensor
         start, metrics = ckpt.iteration, ckpt.metrics
         elapsed_before = metrics[-1]["elapsed_s"] if metrics else 0.0
     unroll = cfg.unroll or task.n_steps

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .cores import AttentionCore, FeedForwardCore
 
 State = tuple[torch.Tensor, ...]
 
@@ -41,6 +42,21 @@ class RecurrentCore(nn.Module):
         return h, (h,)
 
 
+CORES = ("lstm", "gru", "rnn", "attention", "feedforward")
+
+
+def make_core(n_inputs: int, n_units: int, kind: str = "lstm") -> nn.Module:
+    """The memory core ``kind``: a recurrent cell (lstm, gru, rnn), slot-based attention memory
+    (attention) or no memory (feedforward); all share :class:`RecurrentCore`'s interface."""
+    if kind == "attention":
+        return AttentionCore(n_inputs, n_units)
+    if kind == "feedforward":
+        return FeedForwardCore(n_inputs, n_units)
+    if kind not in RecurrentCore.CELLS:
+        raise ConfigError(f"core must be one of {CORES}, got {kind!r}")
+    return RecurrentCore(n_inputs, n_units, kind)
+
+
 class RecurrentAgent(nn.Module):
     """Meta-RL network (Wang et al. 2018): recurrent core + softmax policy + value, per step.
 
@@ -48,7 +64,7 @@ class RecurrentAgent(nn.Module):
     ----------
     n_obs, n_actions : task observation size and number of actions.
     n_units : units in the core (48 in the paper).
-    core : 'lstm' (paper), 'gru' or 'rnn'.
+    core : 'lstm' (paper), 'gru', 'rnn', 'attention' (slot-based memory) or 'feedforward' (no memory).
     trial_index_input : also feed the trial index scaled by ``n_trials`` (Wang 2016 bandits).
     """
 
@@ -59,7 +75,7 @@ class RecurrentAgent(nn.Module):
             raise ConfigError(f"n_units must be >= 1, got {n_units}")
         self.n_obs, self.n_actions, self.n_trials = n_obs, n_actions, max(int(n_trials), 1)
         self.trial_index_input = trial_index_input
-        self.core = RecurrentCore(n_obs + n_actions + 1 + int(trial_index_input), n_units, core)
+        self.core = make_core(n_obs + n_actions + 1 + int(trial_index_input), n_units, core)
         self.policy_head = nn.Linear(n_units, n_actions)
         self.value_head = nn.Linear(n_units, 1)
 
@@ -158,7 +174,7 @@ class EncodedRecurrentAgent(RecurrentAgent):
         self.encoder = ConvEncoder(obs_shape, n_features, n_slots, contrast)
         if not train_encoder:  # a fixed random "retina": A2C's gradient collapsed a trained encoder's object codes
             self.encoder.requires_grad_(False)
-        self.core = RecurrentCore(self.encoder.n_features + n_actions + 1 + int(trial_index_input), n_units, core)
+        self.core = make_core(self.encoder.n_features + n_actions + 1 + int(trial_index_input), n_units, core)
 
     def forward(self, x, state, hooks: Hooks | None = None):
         hooks = hooks or {}

@@ -54,6 +54,8 @@ class Experiment:
     claims: tuple[Claim, ...] = ()
     n_seeds: int = 8
     description: str = ""
+    #: variants whose shipped checkpoints are another experiment's, e.g. {"lstm": "fig1/correlated"}
+    reuse: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,6 +102,8 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
         paths[variant] = []
         for seed in range(n_seeds):
             shipped = checkpoint_dir(CHECKPOINTS, exp.name, variant, seed)
+            if variant in exp.reuse:  # another experiment's shipped agents, trained with the same config
+                shipped = CHECKPOINTS / exp.reuse[variant] / f"seed{seed}"
             if not retrain:
                 if not (shipped / "checkpoint.pt").is_file():
                     raise CheckpointError(

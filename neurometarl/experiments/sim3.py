@@ -287,7 +287,7 @@ SIM3 = register(Experiment(
     # steps, BPTT 200, one stream an update). With one update per 200-step stream (300 updates) the
     # critic never learned the cue values (V(cue) equal for both cues), and β_v ≥ 0.5 collapsed the policy.
     train={"agent": TrainConfig(task="reversal-stream", gamma=0.9, lr=1e-2, unroll=20, entropy_coef=0.05, entropy_final=0.0,
-                                train_episodes=19_200, n_threads=1, eval_episodes=0)},
+                                train_episodes=38_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
 ))

@@ -47,7 +47,7 @@ def plot_learning_rate_curves(numbers: dict, schedule: str, *, ax=None) -> plt.A
     ax.set_xlabel("trial (window centre)")
     ax.set_ylabel("effective learning rate α")
     ax.set_xlim(0, len(numbers["volatile_trials"][schedule]))
-    ax.set_ylim(0, None)
+    ax.set_ylim(0, 0.36)
     return ax
 
 
@@ -129,7 +129,7 @@ def plot_fig3(numbers: dict, path_stem) -> list[Path]:
         for ax, schedule, letter in ((axes[0, 0], "stable-first", "a"), (axes[0, 1], "volatile-first", "b")):
             plot_learning_rate_curves(numbers, schedule, ax=ax)
             ax.set_title(f"{letter}  effective learning rate, {schedule} schedule")
-        axes[0, 0].legend(frameon=False, loc="upper left")
+        axes[0, 0].legend(frameon=False, loc="upper left", ncol=2, fontsize=7)
         plot_phase_bars(numbers, ax=axes[0, 2])
         axes[0, 2].set_title("c  learning rate by phase (10-trial windows)")
         axes[0, 2].legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)

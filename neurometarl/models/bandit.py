@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .base import BehaviouralModel, log_softmax2, positive, real, unit
+from .recurrence import affine_recurrence
 
 
 class QLearning(BehaviouralModel):
@@ -80,8 +81,8 @@ class QLearning(BehaviouralModel):
             state["kernel"] = torch.zeros(n, 2, dtype=p["beta"].dtype)
         return state
 
-    # The likelihood loop keeps only the values; β and κ multiply them once for all trials, and the
-    # learning-rate products with the (known) choices are formed once per evaluation (_prepare).
+    # The likelihood keeps only the values; β and κ multiply them once for all trials. Without
+    # asymmetric rates the updates are affine recurrences, run with an analytic adjoint.
     def _policy_inputs(self, state, p, x):
         return state
 
@@ -101,15 +102,31 @@ class QLearning(BehaviouralModel):
             logp = torch.log((1 - eps) * logp.exp() + 0.5 * eps)
         return logp
 
-    def _prepare(self, p, batch):
-        onehot = batch.choice_onehot  # (n_trials, columns, 2)
-        out = {}
-        if not self.asymmetric:
-            out["alpha_onehot"] = (p["alpha"][:, None] * onehot).unbind(0)
+    def _value_map(self, p, onehot, reward):
+        """Without asymmetric rates the value update is affine, Q ← Q ⊙ keep + gain (learning on the
+        chosen arm, forgetting on the other); works for one trial (columns, 2) or all (T, columns, 2)."""
+        alpha_onehot = p["alpha"][:, None] * onehot
+        keep, gain = 1 - alpha_onehot, alpha_onehot * reward[..., None]
         if self.forgetting:
-            out["forget_other"] = (p["forget"][:, None] * (1 - onehot)).unbind(0)
+            forget_other = p["forget"][:, None] * (1 - onehot)
+            keep, gain = keep - forget_other, gain + forget_other * self.q0
+        return keep, gain
+
+    def _vectorised_inputs(self, p, batch):
+        if self.asymmetric:  # the learning rate depends on the sign of δ: not affine, use the loop
+            return None
+        onehot, learn = batch.choice_onehot, batch.tensors["update"][..., None]
+
+        def skipping(keep, gain):  # violation trials leave the state as it is
+            return (torch.where(learn, keep, 1.0), torch.where(learn, gain, 0.0)) if any(batch.any_skip) else (keep, gain)
+
+        keep, gain = skipping(*self._value_map(p, onehot, batch.reward))
+        n = onehot.shape[1]
+        out = {"q": affine_recurrence(keep, gain, torch.full((n, 2), float(self.q0), dtype=keep.dtype))}
         if self.perseveration:
-            out["tau_onehot"] = (p["tau"][:, None] * onehot).unbind(0)
+            tau = p["tau"][:, None]
+            keep, gain = skipping((1 - tau).expand_as(onehot), tau * onehot)
+            out["kernel"] = affine_recurrence(keep, gain, torch.zeros(n, 2, dtype=keep.dtype))
         return out
 
     def _update(self, state, p, x):
@@ -119,16 +136,14 @@ class QLearning(BehaviouralModel):
             delta = x["reward"] - (q * onehot).sum(-1)
             alpha = torch.where(delta >= 0, p["alpha_pos"], p["alpha_neg"])
             q = q + (alpha * delta)[:, None] * onehot
+            if self.forgetting:
+                q = q + p["forget"][:, None] * (1 - onehot) * (self.q0 - q)
         else:
-            alpha_onehot = x["alpha_onehot"] if "alpha_onehot" in x else p["alpha"][:, None] * onehot
-            q = q + alpha_onehot * (x["reward"][:, None] - q)
-        if self.forgetting:
-            forget_other = x["forget_other"] if "forget_other" in x else p["forget"][:, None] * (1 - onehot)
-            q = q + forget_other * (self.q0 - q)
+            keep, gain = self._value_map(p, onehot, x["reward"])
+            q = q * keep + gain
         new = {"q": q}
         if self.perseveration:
-            tau_onehot = x["tau_onehot"] if "tau_onehot" in x else p["tau"][:, None] * onehot
-            new["kernel"] = state["kernel"] * (1 - p["tau"][:, None]) + tau_onehot
+            new["kernel"] = state["kernel"] * (1 - p["tau"][:, None]) + p["tau"][:, None] * onehot
         return new
 
     def _latents(self, state, p, x):
@@ -176,23 +191,44 @@ class BehrensLearner(BehaviouralModel):
         return (unit("alpha", "learning rate"), positive("beta", "inverse temperature on expected value"))
 
     def _init_state(self, p, n):
-        return {"p": torch.full((n, 2), float(self.p0), dtype=p["beta"].dtype)}
+        first = float(self.p0)
+        second = 1 - first if self.anticorrelated else first
+        return {"p": torch.tensor([first, second], dtype=p["beta"].dtype).expand(n, 2).clone()}
 
     def _probs(self, state):
-        return torch.stack([state["p"][:, 0], 1 - state["p"][:, 0]], -1) if self.anticorrelated else state["p"]
+        return state["p"]  # anticorrelated: kept as (p, 1 − p) by the update
+
+    def _map(self, p, onehot, choice, reward):
+        """The affine update p ← p ⊙ keep + gain, for one trial (columns, 2) or all (T, columns, 2)."""
+        outcome = (reward > 0).to(onehot.dtype)
+        alpha = p["alpha"][:, None]
+        if self.anticorrelated:  # both entries move toward (y, 1 − y), y = "left would have paid"
+            left_won = torch.where(choice == 0, outcome, 1 - outcome)
+            target = torch.stack([left_won, 1 - left_won], -1)
+            return (1 - alpha).expand_as(onehot), alpha * target
+        return 1 - alpha * onehot, alpha * outcome[..., None] * onehot
+
+    # the logits need the trial's magnitudes: keep them beside the estimates
+    def _policy_inputs(self, state, p, x):
+        return {"p": self._probs(state), "magnitude": x["magnitude"]}
+
+    def _policy_logits(self, inputs, p):
+        return p["beta"][:, None] * inputs["p"] * inputs["magnitude"]
 
     def _logits(self, state, p, x):
-        return p["beta"][:, None] * self._probs(state) * x["magnitude"]
+        return self._policy_logits(self._policy_inputs(state, p, x), p)
+
+    def _vectorised_inputs(self, p, batch):
+        keep, gain = self._map(p, batch.choice_onehot, batch.choice, batch.reward)
+        if any(batch.any_skip):
+            learn = batch.tensors["update"][..., None]
+            keep, gain = torch.where(learn, keep, 1.0), torch.where(learn, gain, 0.0)
+        init = self._init_state(p, batch.choice.shape[1])["p"]
+        return {"p": affine_recurrence(keep, gain, init), "magnitude": batch.tensors["magnitude"]}
 
     def _update(self, state, p, x):
-        outcome = (x["reward"] > 0).to(state["p"].dtype)
-        if self.anticorrelated:
-            left_won = torch.where(x["choice"] == 0, outcome, 1 - outcome)
-            est = state["p"][:, 0] + p["alpha"] * (left_won - state["p"][:, 0])
-            return {"p": torch.stack([est, 1 - est], -1)}
-        onehot = x["choice_onehot"]
-        delta = outcome - (state["p"] * onehot).sum(-1)
-        return {"p": state["p"] + (p["alpha"] * delta)[:, None] * onehot}
+        keep, gain = self._map(p, x["choice_onehot"], x["choice"], x["reward"])
+        return {"p": state["p"] * keep + gain}
 
     def _latents(self, state, p, x):
         probs = self._probs(state)

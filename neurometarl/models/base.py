@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -177,7 +178,8 @@ class TrialData:
 
 
 class RowBatch:
-    """Per-trial dicts of (columns,) tensors for the likelihood loop (built once, reused every call)."""
+    """(n_trials, columns, ...) tensors for the likelihood loop (built once, reused every call); the
+    loop reads trial ``t`` through a :class:`TrialView`."""
 
     def __init__(self, data: TrialData, n_rows: int, col_row: np.ndarray, col_unit: np.ndarray, lik_mask):
         self.n_rows = n_rows
@@ -194,22 +196,24 @@ class RowBatch:
         #: (n_trials, columns, 2) one-hot first-stage choices and (n_trials, columns, 1) rewards
         self.choice_onehot = torch.nn.functional.one_hot(self.choice, 2).to(DTYPE)
         self.reward = torch.as_tensor(a["reward"], dtype=DTYPE)
-        state2 = torch.as_tensor(a["state2"])
         t = {
             "choice": self.choice,
             "choice_onehot": self.choice_onehot,
             "reward": self.reward,
-            "reward_column": self.reward[..., None],
-            "transition": torch.as_tensor(a["transition"], dtype=DTYPE),
-            "state2": state2,
-            "state2_onehot": torch.nn.functional.one_hot(state2, 2).to(DTYPE),
-            "choice2": self.choice2,
-            "s2a2_onehot": torch.nn.functional.one_hot(state2 * 2 + self.choice2, 4).to(DTYPE),
             "magnitude": torch.as_tensor(a["magnitude"], dtype=DTYPE),
             "update": torch.as_tensor(a["update"], dtype=torch.bool),
         }
+        if data.kind == "twostep":
+            state2 = torch.as_tensor(a["state2"])
+            t.update({
+                "transition": torch.as_tensor(a["transition"], dtype=DTYPE),
+                "state2": state2,
+                "state2_onehot": torch.nn.functional.one_hot(state2, 2).to(DTYPE),
+                "choice2": self.choice2,
+                "s2a2_onehot": torch.nn.functional.one_hot(state2 * 2 + self.choice2, 4).to(DTYPE),
+            })
         self.n_trials = data.n_trials
-        self.steps = [{k: v[i] for k, v in t.items()} for i in range(self.n_trials)]
+        self.tensors = t
         self.any_skip = (~a["update"].astype(bool)).any(1).tolist()
 
     def per_row(self, values: torch.Tensor) -> torch.Tensor:
@@ -227,6 +231,24 @@ def log_softmax2(logits: torch.Tensor) -> torch.Tensor:
     d = logits[..., 1] - logits[..., 0]
     softplus = torch.nn.functional.softplus
     return torch.stack([-softplus(d), -softplus(-d)], -1)
+
+
+class TrialView(Mapping):
+    """Trial ``t`` of a batch, read lazily: ``x[name]`` is ``tensors[name][t]`` (columns, ...)."""
+
+    __slots__ = ("tensors", "t")
+
+    def __init__(self, tensors: dict, t: int):
+        self.tensors, self.t = tensors, t
+
+    def __getitem__(self, name):
+        return self.tensors[name][self.t]
+
+    def __iter__(self):
+        return iter(self.tensors)
+
+    def __len__(self):
+        return len(self.tensors)
 
 
 def _where_state(mask: torch.Tensor, new: dict, old: dict) -> dict:
@@ -250,8 +272,8 @@ class BehaviouralModel(BaseEstimator):
     """Base class: subclasses set ``kind``, ``name`` and ``description`` and implement
     ``_parameter_specs``, ``_init_state``, ``_logits``, ``_update``, ``_latents`` and
     ``_prediction_errors`` (two-step models with second-stage choices also ``_logits2``). Optional
-    hooks for speed: ``_policy_inputs``/``_policy_logits`` and ``_prepare``; for a lapse-style choice
-    rule: ``_log_probs``.
+    hooks for speed: ``_policy_inputs``/``_policy_logits`` and ``_vectorised_inputs``; for a
+    lapse-style choice rule: ``_log_probs``.
 
     Fitting hyperparameters shared by every model (sklearn style, stored untouched by ``__init__``):
     ``method`` ('ml' maximum likelihood, 'map' with the parameters' priors, 'eb' hierarchical
@@ -299,9 +321,12 @@ class BehaviouralModel(BaseEstimator):
         """(rows, 2) second-stage logits in the state reached on trial ``x`` (two-step models)."""
         raise NotImplementedError
 
-    def _prepare(self, p: dict, batch: "RowBatch") -> dict:
-        """Per-evaluation precomputations: name → sequence of per-trial tensors, merged into ``x``."""
-        return {}
+    def _vectorised_inputs(self, p: dict, batch: "RowBatch"):
+        """The stacked :meth:`_policy_inputs` of every trial at once, (n_trials, columns, ...), for
+        models whose state update has a closed vectorised form (e.g. an affine recurrence, see
+        :mod:`neurometarl.models.recurrence`); ``None`` (default) runs the loop over trials. Must
+        skip violation trials (``batch.tensors['update']``) as the loop does."""
+        return None
 
     def _update(self, state: dict, p: dict, x: dict) -> dict:
         raise NotImplementedError
@@ -372,20 +397,20 @@ class BehaviouralModel(BaseEstimator):
     def _run(self, p: dict[str, torch.Tensor], batch: RowBatch, record: bool = False):
         """Log-likelihood of every column (columns,) with parameters ``p`` given per column; with
         ``record`` also per-trial latents, each (n_trials, columns). Every column starts a session."""
-        state = self._init_state(p, len(batch.col_row))
-        extra = self._prepare(p, batch)
-        inputs, logits2, rec = [], [], []
-        for t, x in enumerate(batch.steps):
-            if extra:
-                x = {**x, **{k: v[t] for k, v in extra.items()}}
-            inputs.append(self._policy_inputs(state, p, x))
-            if self.stage2_:
-                logits2.append(self._logits2(state, p, x))
-            if record:
-                rec.append({**self._latents(state, p, x), **self._prediction_errors(state, p, x)})
-            new = self._update(state, p, x)
-            state = _where_state(x["update"], new, state) if batch.any_skip[t] else new
-        stacked = {k: torch.stack([i[k] for i in inputs]) for k in inputs[0]} if isinstance(inputs[0], dict) else torch.stack(inputs)
+        stacked = None if record or self.stage2_ else self._vectorised_inputs(p, batch)
+        if stacked is None:
+            state = self._init_state(p, len(batch.col_row))
+            inputs, logits2, rec = [], [], []
+            for t in range(batch.n_trials):
+                x = TrialView(batch.tensors, t)
+                inputs.append(self._policy_inputs(state, p, x))
+                if self.stage2_:
+                    logits2.append(self._logits2(state, p, x))
+                if record:
+                    rec.append({**self._latents(state, p, x), **self._prediction_errors(state, p, x)})
+                new = self._update(state, p, x)
+                state = _where_state(x["update"], new, state) if batch.any_skip[t] else new
+            stacked = {k: torch.stack([i[k] for i in inputs]) for k in inputs[0]} if isinstance(inputs[0], dict) else torch.stack(inputs)
         lp1 = self._log_probs(self._policy_logits(stacked, p), p)  # (T, columns, 2)
         ll = (lp1.gather(2, batch.choice[..., None])[..., 0] * batch.lik1).sum(0)
         out = {"logp1": lp1}

@@ -1,0 +1,145 @@
+"""Issue 11: memory cores (attention, feed-forward), the reward-input lesion, the Bayes observers used
+for distribution shift, and (slow) the emergence experiment's claims on the shipped checkpoints."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from neurometarl.agents import AgentSubject, TrainConfig, build_agent, train
+from neurometarl.analysis.observers import fit_softmax, observer_values
+from neurometarl.errors import ConfigError
+from neurometarl.lab import RemoveInput, perturb, record_session
+from neurometarl.lab.schema import validate_recording
+from neurometarl.tasks import make_task
+
+
+def _outputs(agent, inputs):
+    """Run ``inputs`` (steps, batch, n_in) through the agent step by step; returns h (steps, batch, n_units)."""
+    state = agent.initial_state(inputs.shape[1])
+    out = []
+    with torch.no_grad():
+        for x in inputs:
+            _, _, h, state = agent(x, state)
+            out.append(h)
+    return torch.stack(out)
+
+
+def _inputs(agent, n_steps=12, batch=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    n_in = agent.n_obs + agent.n_actions + 1
+    return torch.rand(n_steps, batch, n_in, generator=g)
+
+
+@pytest.mark.parametrize("core", ["attention", "lstm"])
+def test_memory_core_is_causal_and_remembers(core):
+    agent = build_agent(TrainConfig(core=core, n_units=16))
+    x = _inputs(agent)
+    later = x.clone()
+    later[6:] += 1.0  # change every input from step 6 on
+    earlier = x.clone()
+    earlier[0] += 1.0  # change only the first step's input
+    h, h_later, h_earlier = _outputs(agent, x), _outputs(agent, later), _outputs(agent, earlier)
+    assert torch.equal(h[:6], h_later[:6])  # causal: steps 0-5 cannot see steps 6+
+    assert not torch.allclose(h[6:], h_later[6:])
+    assert not torch.allclose(h[8], h_earlier[8])  # memory: step 8 still depends on step 0
+
+
+def test_feedforward_core_has_no_memory():
+    agent = build_agent(TrainConfig(core="feedforward", n_units=16))
+    x = _inputs(agent)
+    earlier = x.clone()
+    earlier[:6] += 1.0
+    h, h_earlier = _outputs(agent, x), _outputs(agent, earlier)
+    assert torch.equal(h[6:], h_earlier[6:])  # the output depends on the current step's input alone
+    assert not torch.allclose(h[:6], h_earlier[:6])
+
+
+def test_unknown_core_is_a_config_error():
+    with pytest.raises(ConfigError, match="attention"):
+        build_agent(TrainConfig(core="transformer-xl"))
+
+
+@pytest.mark.parametrize("core", ["attention", "feedforward"])
+def test_new_cores_train_record_and_reload(tmp_path, core):
+    cfg = TrainConfig(core=core, n_units=16, batch_size=16, train_episodes=32, eval_episodes=0, n_threads=1)
+    result = train(cfg, tmp_path / core, progress=False)
+    assert np.isfinite(result.metrics["loss"]).all()
+    subject = AgentSubject.from_checkpoint(tmp_path / core)
+    for p, q in zip(subject.agent.parameters(), result.agent.parameters()):
+        assert torch.equal(p, q)
+    ds = validate_recording(record_session(subject, "bandit-correlated", 20, seed=3))
+    assert ds["hidden"].shape == (20, 100, 16) and "cell" not in ds
+    assert np.isfinite(ds["hidden"]).all()
+    again = record_session(subject, "bandit-correlated", 20, seed=3)
+    xr.testing.assert_equal(ds["hidden"], again["hidden"])  # same seed, same recording
+
+
+def _fixed(probs):
+    return make_task("bandit-fixed", 1, fixed_probs=probs, counterbalance=False)
+
+
+def test_reward_lesion_makes_choices_blind_to_reward(tmp_path):
+    subject = AgentSubject(build_agent(TrainConfig(n_units=16)), gamma=0.9)
+    lesioned = perturb(subject, RemoveInput("reward"))
+    # same seed: the same uniforms pick the actions, while the arms pay very differently
+    a, b = (record_session(lesioned, _fixed(p), 50, seed=7) for p in ((0.05, 0.95), (0.95, 0.05)))
+    assert not np.array_equal(a["reward"], b["reward"])
+    np.testing.assert_array_equal(a["policy"], b["policy"])  # the reward channel has no effect
+    c, d = (record_session(subject, _fixed(p), 50, seed=7) for p in ((0.05, 0.95), (0.95, 0.05)))
+    assert not np.allclose(c["policy"], d["policy"])  # intact, it does
+    assert json.loads(a.attrs["perturbations"])[0]["channel"] == "reward"
+
+
+def _recording(choice, reward):
+    n_ep, n_tr = choice.shape
+    return xr.Dataset({"choice": (("episode", "trial"), choice), "reward": (("episode", "trial"), reward)},
+                      coords={"episode": np.arange(n_ep), "trial": np.arange(n_tr)})
+
+
+def test_observers_update_as_their_priors_say():
+    ds = _recording(np.array([[0, 0, 1]]), np.array([[1.0, 0.0, 1.0]]))
+    corr = observer_values(ds, "correlated").isel(episode=0).to_numpy()
+    indep = observer_values(ds, "independent").isel(episode=0).to_numpy()
+    np.testing.assert_allclose(corr[:, 0], [0.5, 2 / 3, 0.5])  # a left win is evidence against right too
+    np.testing.assert_allclose(corr.sum(1), 1.0)
+    np.testing.assert_allclose(indep, [[0.5, 0.5], [2 / 3, 0.5], [0.5, 0.5]])  # only the pulled arm moves
+    easy = observer_values(ds, "correlated", levels=(0.1,)).isel(episode=0).to_numpy()
+    assert easy[1, 0] == pytest.approx(0.82)  # P(left = 0.9 | one left win) = 0.9, mean 0.9·0.9 + 0.1·0.1
+
+
+def _simulate_observer(prior, beta, n_episodes, seed):
+    """Choices from a softmax on ``prior``'s posterior means, on uniform correlated arms."""
+    rng = np.random.default_rng(seed)
+    p_left = rng.uniform(size=n_episodes)
+    choice, reward = np.zeros((n_episodes, 100), int), np.zeros((n_episodes, 100))
+    for t in range(100):
+        v = observer_values(_recording(choice[:, : t + 1], reward[:, : t + 1]), prior).isel(trial=t).to_numpy()
+        choice[:, t] = rng.uniform(size=n_episodes) < 1 / (1 + np.exp(-beta * (v[:, 1] - v[:, 0])))
+        reward[:, t] = rng.uniform(size=n_episodes) < np.where(choice[:, t] == 0, p_left, 1 - p_left)
+    return _recording(choice, reward)
+
+
+def test_softmax_fit_recovers_beta_and_picks_the_generating_observer():
+    ds = _simulate_observer("correlated", beta=8.0, n_episodes=200, seed=0)
+    true = fit_softmax(observer_values(ds, "correlated"), ds["choice"])
+    other = fit_softmax(observer_values(ds, "independent"), ds["choice"])
+    assert true["beta"] == pytest.approx(8.0, rel=0.2)
+    assert true["loglik"] > other["loglik"] + 50  # the log likelihood ratio names the generating observer
+
+
+@pytest.mark.slow
+def test_emergence_claims_on_shipped_checkpoints(tmp_path):
+    from neurometarl.experiments import run_experiment
+
+    card = run_experiment("emergence", tmp_path, progress=False)
+    claims = {c["claim"]: c for c in card["claims"]}
+    assert (tmp_path / "emergence.png").is_file()
+    for name in EXPECTED_TO_PASS:
+        assert claims[name]["pass"], (name, claims[name]["measured"])
+
+
+EXPECTED_TO_PASS = ("memory_learns_within_episode", "no_memory_flat", "fixed_problem_flat", "reward_lesion_chance",
+                    "shift_training_observer", "attention_matches_lstm")
