@@ -16,8 +16,11 @@ from neurometarl.experiments import get_experiment
 from neurometarl.lab import load_recording
 
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/fig1")
+if not (results / "numbers.json").is_file():
+    sys.exit(f"no numbers.json in {results}/; run `neurometarl experiment fig1 --out {results}` first")
 numbers = json.loads((results / "numbers.json").read_text())
-by_file = {Path(p).stem: load_recording(p) for p in sorted((results / "recordings").glob("*.nc")) if Path(p).stem != "state_space"}
+by_file = {path.stem: load_recording(path) for path in sorted((results / "recordings").glob("*.nc"))
+           if path.stem != "state_space"}
 for label in numbers["regret_curves"]:
     slug = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
     curve = regret_curve(by_file[slug])

@@ -11,9 +11,10 @@ policy head and a linear value head, trained with γ = 0.9 on one torch thread.
 Measured for each: environment steps per second of training (evaluation excluded), and the training
 wall time until the policy first reaches 0.70 mean reward per trial on the same 300 frozen test episodes
 (``record_session``, seed 10000: the same episodes and reward draws for both; Bayes-optimal ≈ 0.74).
-neurometarl trains its default config (128,000 episodes) once and its weight snapshots are tested
-afterwards; SB3 is tested every ``--eval-every`` env steps, the clock paused, until it reaches 0.70 or
-its ``--sb3-budget`` of training seconds is spent. If it never reaches 0.70, the time ratio printed is
+neurometarl trains its default config once (128,000 episodes; ``--episodes`` shortens the run, its
+schedules annealing over the shorter run) and its weight snapshots are tested afterwards; SB3 is
+tested every ``--eval-every`` env steps, the clock paused, until it reaches 0.70 or its
+``--sb3-budget`` of training seconds is spent. If it never reaches 0.70, the time ratio printed is
 a lower bound (budget / neurometarl's time), said so on the line.
 """
 
@@ -165,7 +166,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    print("neurometarl A2C (default config) ...", flush=True)
+    print(f"neurometarl A2C ({args.episodes:,} training episodes, otherwise the default config) ...", flush=True)
     ours = run_neurometarl(args.seed, args.snapshots, args.episodes)
     print(f"RecurrentPPO (budget {args.sb3_budget:.0f} s) ...", flush=True)
     peer = run_sb3(args.seed, args.sb3_budget, args.eval_every, args.n_envs)

@@ -157,7 +157,8 @@ def reference_tables(name: str, numbers: dict) -> tuple[list[dict], str | None]:
 
 # --- the page ------------------------------------------------------------------------------------
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
+    """A measured value as people read it: floats to 3 significant digits, also inside lists and dicts."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -168,6 +169,10 @@ def _fmt(value) -> str:
         return "nan" if np.isnan(value) else f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -185,7 +190,8 @@ def _git() -> str:
     if commit.returncode:
         return "not a git checkout"
     n_changed = len(dirty.stdout.splitlines())
-    return commit.stdout.strip() + (f" + {n_changed} uncommitted changes" if n_changed else "")
+    suffix = f" + {n_changed} uncommitted change{'s' * (n_changed > 1)}" if n_changed else ""
+    return commit.stdout.strip() + suffix
 
 
 def provenance() -> dict[str, str]:
@@ -238,11 +244,11 @@ def write_report(results: str | Path, names: list[str], *, skipped: dict[str, st
     skipped = {**missing, **(skipped or {})}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=True,
                              undefined=jinja2.StrictUndefined)
-    env.filters["fmt"] = _fmt
+    env.filters["fmt"] = format_value
     html = env.get_template(TEMPLATE.name).render(
         sections=sections, skipped=skipped, provenance=provenance(),
         n_claims=sum(len(s["claims"]) for s in sections), n_pass=sum(s["n_pass"] for s in sections),
-        elapsed_s=elapsed_s, created=datetime.datetime.now().isoformat(timespec="seconds"), version=__version__)
+        elapsed_s=elapsed_s, created=datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"), version=__version__)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import torch
 import xarray as xr
 
+import neurometarl
 from neurometarl.agents import AgentSubject
 from neurometarl.analysis import fraction_significant, unit_regression
 from neurometarl.analysis.behaviour import matching_law
@@ -32,7 +33,7 @@ from neurometarl.figures.units import plot_fraction_significant
 from neurometarl.lab import load_recording, record_session, save_recording
 
 torch.set_num_threads(1)
-ROOT = Path.cwd() if (Path.cwd() / "datasets").is_dir() else Path.cwd().parent  # run from the repo or notebooks/
+ROOT = Path(neurometarl.__file__).resolve().parents[1]  # the repository: datasets/ ships the checkpoints
 agent = AgentSubject.from_checkpoint(ROOT / "datasets/checkpoints/sim1/agent/seed0")
 
 # %% [markdown]

@@ -1,14 +1,24 @@
 """The replication report: `neurometarl reproduce` writes it, failing claims show, a real browser loads it."""
 
+import ast
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
 
 from neurometarl.cli import main
+from neurometarl.experiments import get_experiment
 from neurometarl.report import write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the paper's figures and the experiment behind each (analyses/figN.py redraws figure N)
+FIGURES = {"fig1": "fig1", "fig2": "sim1", "fig3": "sim2", "fig4": "sim3", "fig5": "sim4", "fig6": "sim5",
+           "fig7": "sim6"}
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -63,10 +73,31 @@ def test_reproduce_writes_the_report_and_reuses_finished_stages(tmp_path, capsys
     assert main(["reproduce", "--only", "fig1", "--out", str(out), "--quiet"]) == 0
     assert "fig1: done in" in capsys.readouterr().out
 
+    # the thin analysis script redraws the figure from the saved recordings and numbers
+    (out / "fig1" / "fig1.png").unlink()
+    script = subprocess.run([sys.executable, str(ROOT / "analyses" / "fig1.py"), str(out / "fig1")],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert script.returncode == 0, script.stderr
+    assert "regret at trial 100" in script.stdout and (out / "fig1" / "fig1.png").is_file()
+
     if CHROMIUM is None or CHROMEDRIVER is None:
         pytest.skip("headless check needs Chromium and chromedriver (apt-get install chromium chromium-driver; `make test` does it)")
-    widths = image_widths_in_chromium(out / "report.html")
-    assert len(widths) >= 1 and all(w > 0 for w in widths), widths
+    page = load_in_chromium(out / "report.html")
+    assert len(page["images"]) >= 1 and all(w > 0 for w in page["images"]), page["images"]
+    header, *rows = page["scorecard"]
+    assert header[:6] == ["claim", "statement", "paper", "ours (across seeds)", "criterion", "result"], header
+    assert len(rows) == 5 and all(row[-1] in ("PASS", "FAIL") and row[2] and row[3] for row in rows), rows
+
+
+def test_one_analysis_script_per_paper_figure():
+    """analyses/fig1.py … fig7.py each redraw their figure through the experiment that made it."""
+    for figure, experiment in FIGURES.items():
+        tree = ast.parse((ROOT / "analyses" / f"{figure}.py").read_text())
+        assert ast.get_docstring(tree), figure
+        named = {node.args[0].value for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and getattr(node.func, "id", None) == "get_experiment"}
+        assert named == {experiment}, (figure, named)
+        assert f"Fig. {figure[3:]}" in get_experiment(experiment).title, (figure, experiment)
 
 
 def test_unknown_experiment_fails_before_any_work(tmp_path, capsys):
@@ -75,8 +106,9 @@ def test_unknown_experiment_fails_before_any_work(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
-def image_widths_in_chromium(path: Path) -> list[int]:
-    """naturalWidth of every <img> once the page has loaded in headless Chromium (0 = broken image)."""
+def load_in_chromium(path: Path) -> dict:
+    """The page as headless Chromium shows it once loaded: ``images``, the naturalWidth of every <img>
+    (0 = broken image), and ``scorecard``, the rendered text of the first scorecard table's cells."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -89,6 +121,10 @@ def image_widths_in_chromium(path: Path) -> list[int]:
         driver.get(path.resolve().as_uri())
         driver.execute_async_script("const done = arguments[0]; "
                                     "if (document.readyState === 'complete') done(); else window.addEventListener('load', () => done());")
-        return driver.execute_script("return Array.from(document.images, img => img.complete ? img.naturalWidth : 0);")
+        return driver.execute_script(
+            "const table = document.querySelector('table.scorecard');"
+            "return {images: Array.from(document.images, img => img.complete ? img.naturalWidth : 0),"
+            "        scorecard: table ? Array.from(table.rows, r => Array.from(r.cells, c => c.innerText.trim()))"
+            "                         : []};")
     finally:
         driver.quit()

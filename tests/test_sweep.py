@@ -66,7 +66,7 @@ def test_killed_worker_loses_nothing_and_rerun_completes_every_run_once(client, 
         assert {p.name for p in folder.iterdir()} == RUN_FILES  # no temporary or duplicate files
         saved = json.loads((folder / "result.json").read_text())
         assert saved["run_id"] == r.run_id and saved["seed"] == r.config.seed and saved["task"] == r.config.task
-        assert saved["worker"]["torch_threads"] == 1
+        assert saved["worker"]["torch_threads"] == 1 and 0 < saved["cpu_s"]
         rec = load_recording(folder / "recording.nc")  # complete and valid
         assert rec.attrs["run_id"] == r.run_id and rec.sizes["episode"] == 100 and rec.sizes["trial"] == 50
         assert rec.reward.mean().item() == pytest.approx(saved["test"]["agent_reward_per_trial"], rel=1e-6)
@@ -124,6 +124,15 @@ def test_config_formats_and_errors(tmp_path, capsys):
     assert main(["sweep", str(grid), "--dry-run"]) == 0
     assert capsys.readouterr().out.split() == [r.run_id for r in runs]
     assert main(["sweep", str(tmp_path / "missing.toml")]) == 2
+    # a user's mistake is one line on stderr and exit 2, before any cluster starts
+    bad.write_text("tasks: [bandit-fixed\nseeds: [0]\n")
+    capsys.readouterr()
+    assert main(["sweep", str(bad), "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot parse sweep config" in err and "(line 2, column 6)" in err
+    assert main(["sweep", str(grid), "--workers", "0"]) == 2
+    assert "--workers must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
 
 
 def test_in_process_sweep_skips_finished_runs(tmp_path):

@@ -42,6 +42,9 @@ TWOSTEP_COLUMNS = ("transition",)
 BINARY_COLUMNS = ("choice", "transition", "state2", "choice2", "forced", "violation")
 OPTIONAL_COLUMNS = ("session", "state2", "choice2", "forced", "violation", "magnitude_left", "magnitude_right")
 KINDS = ("bandit", "twostep", None)
+#: what the codes of the binary columns mean (for error messages)
+CODES = {"choice": "0 = left, 1 = right", "transition": "1 = common, 0 = rare", "state2": "second-stage state 0 or 1",
+         "choice2": "0 = left, 1 = right"}
 
 
 def _names(values) -> str:
@@ -127,8 +130,8 @@ def validate_table(table: pd.DataFrame, kind: str | None = None) -> pd.DataFrame
         if bad.any():
             shown = sorted(set(df.loc[bad, col].astype(str)))[:5]
             raise DataError(
-                f"column {col!r} must be 0 or 1 (0 = left/rare, 1 = right/common) on every non-violation "
-                f"trial; found {shown} at {_rows(bad, df.index)}"
+                f"column {col!r} must be 0 or 1 ({CODES[col]}) on every non-violation trial; found {shown} at "
+                f"{_rows(bad, df.index)}"
             )
         df[col] = values.where(values.isin([0, 1]), -1).astype(np.int8)
     for col in ["reward"] + [c for c in ("magnitude_left", "magnitude_right") if c in df]:
@@ -181,7 +184,12 @@ def read_table(path: str | os.PathLike, kind: str | None = None) -> pd.DataFrame
         raw = convert_rat_twostep(raw)
     elif fmt is not None:
         raw = convert_hbayesdm(raw, fmt)
-    return validate_table(raw, kind)
+    try:
+        return validate_table(raw, kind)
+    except DataError as err:
+        if fmt is None and "rows [" in str(err):  # say how the row labels map to the file's lines
+            raise DataError(f"{path}: {err} (rows are data lines counted from 0: file line = row + 2)") from None
+        raise DataError(f"{path}: {err}") from None
 
 
 def as_table(data, kind: str | None = None, **recording_options) -> pd.DataFrame:

@@ -54,7 +54,12 @@ def _build(name: str, args) -> object:
     return model.set_params(**options)
 
 
+OUT_SUFFIXES = (".csv", ".nc")
+
+
 def _fit(args) -> int:
+    if args.out and Path(args.out).suffix not in OUT_SUFFIXES:  # before a fit that may take minutes
+        raise ConfigError(f"--out must end in .csv or .nc, got {args.out!r}")
     model = _build(args.model, args)
     model.fit(_load(args.data, model.kind), **_episodes(args))
     fits = model.subject_fits_

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ..data import recording_to_table
 from ..errors import ConfigError
 from ..seeding import make_rng
 from .base import BehaviouralModel
@@ -45,12 +44,18 @@ def sample_parameters(model: BehaviouralModel, n: int, ranges: dict | None = Non
     return pd.DataFrame(out)
 
 
-def _simulate_table(model, task, params, n_trials, seed, task_overrides) -> pd.DataFrame:
+#: how a simulated recording becomes trials: each simulated subject is one session of its own subject
+AS_SESSIONS = {"episodes_as": "sessions"}
+
+
+def _simulate(model, task, params, n_trials, seed, task_overrides):
+    """The recording of ``params`` (one subject per row) playing ``task``. Fits read the recording
+    itself (with :data:`AS_SESSIONS`), not a bare table, so they see the protocol (e.g. the known
+    common-transition probability of a two-step task) exactly as the simulated subjects did."""
     overrides = dict(task_overrides or {})
     if n_trials is not None:
         overrides["n_trials"] = n_trials
-    ds = model.simulate(task, params=params, n_episodes=1, seed=seed, **overrides)
-    return recording_to_table(ds, episodes_as="sessions")
+    return model.simulate(task, params=params, n_episodes=1, seed=seed, **overrides)
 
 
 def parameter_recovery(model: BehaviouralModel, task: str, *, n_subjects: int = 20, n_trials: int | None = 200,
@@ -75,8 +80,8 @@ def parameter_recovery(model: BehaviouralModel, task: str, *, n_subjects: int = 
         model._resolve(None, _task(task, task_overrides))
         true_params = sample_parameters(model, n_subjects, ranges, method=method, log=log, random_state=seed)
     true_params = true_params.reset_index(drop=True)
-    table = _simulate_table(model, task, true_params, n_trials, seed, task_overrides)
-    fitted = clone(model).fit(table)
+    recording = _simulate(model, task, true_params, n_trials, seed, task_overrides)
+    fitted = clone(model).fit(recording, **AS_SESSIONS)
     order = fitted.params_.index.to_numpy()
     out = pd.DataFrame({"subject": order})
     for name in fitted.param_names:
@@ -117,9 +122,9 @@ def model_recovery(models: dict[str, BehaviouralModel], task: str, *, n_subjects
     for g, (gen_name, gen) in enumerate(models.items()):
         gen._resolve(None, _task(task, task_overrides))
         params = sample_parameters(gen, n_subjects, ranges.get(gen_name), random_state=seed + 1000 * g)
-        table = _simulate_table(gen, task, params, n_trials, seed + 1000 * g, task_overrides)
+        recording = _simulate(gen, task, params, n_trials, seed + 1000 * g, task_overrides)
         for fit_name, m in models.items():
-            fitted = clone(m).fit(table)
+            fitted = clone(m).fit(recording, **AS_SESSIONS)
             crit = fitted.subject_fits_[criterion]
             rows += [{"generating": gen_name, "subject": s, "fitted": fit_name, criterion: v} for s, v in crit.items()]
     scores = pd.DataFrame(rows)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser("sweep", help="train, record and analyse a grid of (task, seed, options) on Dask")
-    p.add_argument("config", help="sweep config (.toml or .yaml); see docs/sweeps.md")
+    p.add_argument("config", help="sweep config (.toml or .yaml); see docs/sweep.md")
     p.add_argument("--out", default=None, help="output folder (default results/sweep-<config name>)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: start a LocalCluster)")
@@ -29,6 +29,10 @@ def _sweep(args) -> int:
     from .config import load_sweep_config
     from .run import run_sweep
 
+    from ..errors import ConfigError
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     config = load_sweep_config(args.config)
     runs = config.runs(device=args.device)
     out = Path(args.out or f"results/sweep-{Path(args.config).stem}")

@@ -9,7 +9,7 @@
     [test]                                                # the frozen test session of every run
     episodes = 200
 
-See ``docs/sweeps.md`` for every key.
+See ``docs/sweep.md`` for every key.
 """
 
 from __future__ import annotations
@@ -128,6 +128,14 @@ def run_id(task: str, point: dict, seed: int) -> str:
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
 
 
+def _one_line(err: Exception) -> str:
+    """A parser's error on one line: YAML's multi-line report as 'problem (line L, column C)'."""
+    mark, problem = getattr(err, "problem_mark", None), getattr(err, "problem", None)
+    if mark is not None and problem:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(err).split())
+
+
 def load_sweep_config(path: str | Path) -> SweepConfig:
     """Read a sweep config from a ``.toml``, ``.yaml`` or ``.yml`` file."""
     path = Path(path)
@@ -148,7 +156,7 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
     except ConfigError:
         raise
     except Exception as err:  # tomllib and yaml raise their own parse errors
-        raise ConfigError(f"cannot parse sweep config {path}: {err}") from None
+        raise ConfigError(f"cannot parse sweep config {path}: {_one_line(err)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"sweep config {path} must be a mapping with 'tasks', 'seeds', [train], [grid], [test]")
     unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(SweepConfig)})

@@ -44,7 +44,7 @@ def run_one(spec: RunSpec, out: str) -> dict:
     if (final / RESULT).is_file():
         return {**json.loads((final / RESULT).read_text()), "status": "skipped"}
     torch.set_num_threads(1)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     partial = Path(out) / PARTIAL / f"{spec.run_id}-{uuid.uuid4().hex[:8]}"
     partial.mkdir(parents=True)
     trained = train(dataclasses.replace(spec.config, n_threads=1), partial, progress=False)
@@ -65,6 +65,7 @@ def run_one(spec: RunSpec, out: str) -> dict:
                  **_analyse(ds, spec, test_task, record_session, make_baseline, ConfigError)},
         "worker": {"host": socket.gethostname(), "pid": os.getpid(), "torch_threads": torch.get_num_threads()},
         "wall_s": round(time.perf_counter() - started, 3),
+        "cpu_s": round(time.process_time() - cpu_started, 3),  # CPU time of the worker process during the run
     }
     tmp = partial / (RESULT + ".tmp")
     tmp.write_text(json.dumps(result, indent=2))

@@ -1,0 +1,25 @@
+"""Fig. 3 from saved results: Sim 2, the learning rate adapts to volatility (Behrens et al. 2007).
+
+    python analyses/fig3.py [results/sim2]
+
+Reads ``numbers.json`` and ``scorecard.json`` written by ``neurometarl experiment sim2 --out results/sim2``
+(or ``neurometarl reproduce``), prints each claim (the paper's value beside ours) and redraws the figure
+from the saved numbers alone into the same folder, as ``neurometarl figure sim2`` does. Nothing is
+recorded or trained; this experiment keeps no recordings, every number plotted is in ``numbers.json``.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from neurometarl.experiments import get_experiment
+
+results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/sim2")
+if not (results / "numbers.json").is_file():
+    sys.exit(f"no numbers.json in {results}/; run `neurometarl experiment sim2 --out {results}` first")
+numbers = json.loads((results / "numbers.json").read_text())
+for claim in json.loads((results / "scorecard.json").read_text())["claims"]:
+    ours = f"{claim['measured']:.3g}" if isinstance(claim["measured"], float) else claim["measured"]
+    print(f"[{'PASS' if claim['pass'] else 'FAIL'}] {claim['claim']}: paper {claim['paper']}, ours {ours}")
+for path in get_experiment("sim2").plot(numbers, results):
+    print(path)

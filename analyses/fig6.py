@@ -1,0 +1,35 @@
+"""Fig. 6 from saved results: Sim 5, Harlow learning sets (Harlow 1949).
+
+    python analyses/fig6.py [results/sim5]
+
+Reads what ``neurometarl experiment sim5 --out results/sim5`` (or ``neurometarl reproduce``) wrote: the
+recordings of replica 0's final weights (``recordings/<variant>_<pool>_final.nc``), from which % correct
+by trial is recomputed and checked against ``numbers.json``; then prints each claim (the paper's value
+beside ours) and redraws the figure from the saved numbers into the same folder.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from neurometarl.experiments import get_experiment
+from neurometarl.experiments.sim5 import percent_correct_by_trial
+from neurometarl.lab import load_recording
+
+results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/sim5")
+if not (results / "numbers.json").is_file():
+    sys.exit(f"no numbers.json in {results}/; run `neurometarl experiment sim5 --out {results}` first")
+numbers = json.loads((results / "numbers.json").read_text())
+for path in sorted((results / "recordings").glob("*_final.nc")):
+    variant, pool = path.stem.removesuffix("_final").split("_")
+    correct = percent_correct_by_trial(load_recording(path))
+    saved = numbers["variants"][variant][pool]["final_per_replica"][0]
+    assert np.allclose(correct, saved), f"{path.name}: recomputed {correct} but numbers.json has {saved}"
+    print(f"{variant:8s} {pool:8s} replica 0, % correct by trial: {np.round(correct, 1)}")
+for claim in json.loads((results / "scorecard.json").read_text())["claims"]:
+    ours = f"{claim['measured']:.3g}" if isinstance(claim["measured"], float) else claim["measured"]
+    print(f"[{'PASS' if claim['pass'] else 'FAIL'}] {claim['claim']}: paper {claim['paper']}, ours {ours}")
+for path in get_experiment("sim5").plot(numbers, results):
+    print(path)
