@@ -75,6 +75,12 @@ def test_read_table_errors_are_clear(tmp_path):
     bandit_table().drop(columns="choice").to_csv(path, index=False)
     with pytest.raises(DataError, match="'choice'"):
         read_table(path)
+    df = bandit_table()
+    df.loc[4, "choice"] = 3
+    df.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"t\.csv: column 'choice' must be 0 or 1 \(0 = left, 1 = right\).*rows \[4\].*file line = row \+ 2"):
+        read_table(path)
+    assert open(path).read().splitlines()[4 + 1].split(",")[2] == "3"  # file line 6 (1-based) is row 4
 
 
 def test_shipped_datasets_live_in_the_repo_and_have_cards():

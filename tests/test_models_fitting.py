@@ -12,7 +12,7 @@ from neurometarl.errors import ConfigError, DataError
 from neurometarl.models import MODELS, make_model
 from neurometarl.models.fitting import compare_models, cross_validate
 from neurometarl.models.optimize import hessian_rows, minimize_rows
-from neurometarl.models.recovery import parameter_recovery, recovery_correlations, sample_parameters
+from neurometarl.models.recovery import model_recovery, parameter_recovery, recovery_correlations, sample_parameters
 
 REVERSAL = dict(common_prob=1.0, reward_levels=(0.9, 0.1), switch_prob=0.1, stage2_response="any")
 
@@ -193,3 +193,16 @@ def test_parameter_recovery_utility_runs():
     assert {"true_alpha", "fit_alpha", "se_alpha", "true_beta", "fit_beta"} <= set(rec.columns) and len(rec) == 6
     r = recovery_correlations(rec)
     assert set(r.index) == {"alpha", "beta"} and (r > 0).all()
+
+
+def test_recovery_fits_see_the_simulated_protocol(monkeypatch):
+    # the fits read the simulated recording, so a two-step model plans with the protocol's known
+    # transition probability (0.7), not the fraction of common transitions that happened to be drawn
+    from neurometarl.models.twostep import HybridTwoStep
+
+    fitted, fit = [], HybridTwoStep.fit
+    monkeypatch.setattr(HybridTwoStep, "fit", lambda self, data, y=None, **kw: fitted.append(self) or fit(self, data, y, **kw))
+    rec = parameter_recovery(make_model("hybrid", n_starts=1, max_iter=5), "twostep-daw-choice", n_subjects=2, n_trials=30, seed=0)
+    assert len(rec) == 2 and [m.common_prob_ for m in fitted] == [0.7]
+    confusion, _ = model_recovery({"mf": make_model("mf", n_starts=1, max_iter=5)}, "twostep-daw-choice", n_subjects=2, n_trials=30)
+    assert confusion.shape == (1, 1) and fitted[-1].common_prob_ == 0.7

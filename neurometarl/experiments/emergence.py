@@ -34,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from ..agents import TrainConfig
-from ..analysis import fraction_significant, unit_regression
+from ..analysis import fraction_significant, make_regressors, unit_regression
 from ..analysis.bandits import expected_regret
 from ..analysis.observers import fit_softmax, observer_values
 from ..lab import RemoveInput, perturb, record_session
@@ -100,14 +100,19 @@ def behaviour_fits(ds: xr.Dataset) -> dict:
 
 def unit_coding(ds: xr.Dataset) -> dict:
     """Fraction of units (at the choice step, trials 2–100) coding the correlated observer's belief that
-    left is better, the previous choice and the previous reward (each given the others; Bonferroni)."""
+    left is better, the previous choice and the previous reward (each given the others; Bonferroni).
+
+    A regressor that does not vary in the session (the fixed-problem agent always chooses one side) has
+    nothing to be coded: it is left out of the regression and reported as NaN.
+    """
     belief = observer_values(ds, "correlated").sel(arm="left") - 0.5
-    if float(ds["hidden"].std()) == 0:
-        return {r: 0.0 for r in UNIT_REGRESSORS}
-    result = unit_regression(ds, {"belief": belief, "prev_action": "prev_action", "prev_reward": "prev_reward"},
-                             period="choice")
+    table = make_regressors(ds, {"belief": belief, "prev_action": "prev_action", "prev_reward": "prev_reward"})
+    varying = [r for r in UNIT_REGRESSORS if float(table[r].std(skipna=True)) > 0]
+    if float(ds["hidden"].std()) == 0 or not varying:
+        return {r: (0.0 if r in varying else float("nan")) for r in UNIT_REGRESSORS}
+    result = unit_regression(ds, {r: table[r] for r in varying}, period="choice")
     frac = fraction_significant(result, alpha=0.05, correction="bonferroni")["fraction"]
-    return {r: float(frac.sel(regressor=r)) for r in UNIT_REGRESSORS}
+    return {r: float(frac.sel(regressor=r)) if r in varying else float("nan") for r in UNIT_REGRESSORS}
 
 
 def _record(subject, task, seed: int) -> xr.Dataset:

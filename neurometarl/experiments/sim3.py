@@ -283,9 +283,10 @@ SIM3 = register(Experiment(
     title="Dopamine reflects inferred value: cue-reversal task (Wang et al. 2018 Fig. 4, Bromberg-Martin et al. 2010)",
     # batched A2C: 128 streams of 10 episodes (200 steps) stepped together, truncated BPTT every 20 steps
     # (one episode; the state still carries across) so that each stream gives 10 updates, lr 1e-2
-    # (decayed), entropy 0.05 → 0; 19,200 streams = 3.8 × 10⁶ steps, 1,500 updates (paper: 2 × 10⁶
+    # (decayed), entropy 0.05 → 0; 38,400 streams = 7.7 × 10⁶ steps, 3,000 updates (paper: 2 × 10⁶
     # steps, BPTT 200, one stream an update). With one update per 200-step stream (300 updates) the
-    # critic never learned the cue values (V(cue) equal for both cues), and β_v ≥ 0.5 collapsed the policy.
+    # critic never learned the cue values (V(cue) equal for both cues), and β_v ≥ 0.5 collapsed the policy;
+    # with 19,200 streams 3 of 8 critics still had not (their cue-onset RPEs ≈ 0).
     train={"agent": TrainConfig(task="reversal-stream", gamma=0.9, lr=1e-2, unroll=20, entropy_coef=0.05, entropy_final=0.0,
                                 train_episodes=38_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,

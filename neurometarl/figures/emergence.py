@@ -45,7 +45,7 @@ def plot_learning_curves(numbers: dict, *, ax=None, smooth: int = 5) -> plt.Axes
     ax.set(xlabel="trial", ylabel=f"reward (running mean of {smooth} trials)", xlim=(1, 100), ylim=(0.22, 0.82))
     ax.text(5.5, 0.80, "1–10", ha="center", fontsize=7, color="0.4")
     ax.text(75, 0.80, "51–100", ha="center", fontsize=7, color="0.4")
-    ax.legend(loc="lower center", ncol=3, frameon=False, fontsize=6.5, columnspacing=1.0, handlelength=2.2)
+    ax.legend(loc="lower right", ncol=2, frameon=False, fontsize=6.5, columnspacing=1.0, handlelength=2.2)
     return ax
 
 

@@ -57,11 +57,12 @@ def plot_fig5(numbers: dict, stem: Path) -> list[Path]:
             ax.set_yticks(np.linspace(0, 1, 6))
         axes[0, 0].legend(title="previous transition", frameon=False, loc="upper center", ncol=2)
         lags = numbers["lags"]
-        top = max(np.nanmax(np.abs(np.asarray(lags["agent_coef"]).mean(0))), np.nanmax(np.abs(np.nanmean(np.asarray(lags["rats_coef"], float), 0))))
+        # each panel on its own scale: the agent's near-deterministic stays give log-odds weights ~10× the rats'
         for ax, key, title in ((axes[1, 0], "agent_coef", "f  agent: regression weights"), (axes[1, 1], "rats_coef", "g  rats: regression weights")):
             plot_lag_regression(lag_dataset(lags[key], lags["trial_type"]), ax=ax)
+            top = np.nanmax(np.abs(np.nanmean(np.asarray(lags[key], float), 0)))
             ax.set_title(f"{title} (n = {len(lags[key])})")
-            ax.set_ylim(-1.1 * top, 1.1 * top)
+            ax.set_ylim(-1.25 * top, 1.25 * top)
             ax.legend(frameon=False, ncol=2, fontsize=7)
         points = numbers["rpe_points_replica0"]
         r2 = numbers["rpe"]

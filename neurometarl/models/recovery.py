@@ -148,7 +148,11 @@ def plot_parameter_recovery(recovery: pd.DataFrame, param: str | None = None, *,
     x, y = recovery[f"true_{param}"], recovery[f"fit_{param}"]
     ax.errorbar(x, y, yerr=recovery[f"se_{param}"].where(np.isfinite(recovery[f"se_{param}"])), fmt="o", ms=4, alpha=0.8, capsize=0, elinewidth=0.6)
     lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
-    ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
+    ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--", label="identity")
+    pad = 0.05 * (hi - lo)
+    ax.set_xlim(lo - pad, hi + pad)  # the same scale on both axes, so the identity line is the diagonal
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel(f"true {param}")
     ax.set_ylabel(f"recovered {param} (± s.e.)")
     ax.set_title(f"{param}: r = {np.corrcoef(x, y)[0, 1]:.3f} (n = {len(x)})")
@@ -164,4 +168,5 @@ def plot_confusion(confusion: pd.DataFrame, *, ax=None):
     sns.heatmap(confusion, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="Blues", cbar_kws={"label": "fraction of subjects"}, ax=ax)
     ax.set_xlabel(confusion.columns.name or "chosen model")
     ax.set_ylabel(confusion.index.name or "generating model")
+    ax.tick_params(axis="y", rotation=0)
     return ax
