@@ -1,17 +1,18 @@
 """Benchmark: fit Q-learning (alpha, beta) to many subjects at once, against a per-subject scipy loop.
 
-    python benchmarks/bench_fitting.py                      # 100 subjects x 500 trials, 2 threads
+    python benchmarks/bench_fitting.py                      # 100 subjects x 500 trials, 1 torch thread
     python benchmarks/bench_fitting.py --n-subjects 10 --n-trials 100
 
 Both fitters get the same data, ``--n-starts`` local optimisations per subject and the same bounds
 (alpha in (0, 1), beta in (0, 50)); both keep each subject's best optimum. neurometarl starts from the
 best of 24 candidate points it screens in one batched pass (included in its time); the scipy loop
-starts from a plain multi-start (the centre of the ranges, then uniform draws: the same candidates
-neurometarl screens), or with ``--scipy-starts screened`` from exactly neurometarl's starting points. The reference is the
-straightforward implementation: a Python loop over trials in numpy for the negative log-likelihood and
-``scipy.optimize.minimize(method="L-BFGS-B")`` with finite-difference gradients, one subject and start
-at a time. neurometarl's fitter evaluates every subject and start in one batched torch likelihood
-(loop over trials, vectorised over rows) with autograd gradients and a row-wise L-BFGS.
+starts from a plain multi-start (the centre of the ranges, then uniform draws: the first of the
+candidates neurometarl screens), or with ``--scipy-starts screened`` from exactly neurometarl's
+starting points. The reference is the straightforward implementation: a Python loop over trials in
+numpy for the negative log-likelihood and ``scipy.optimize.minimize(method="L-BFGS-B")`` with
+finite-difference gradients, one subject and start at a time. neurometarl's fitter evaluates every
+subject and start in one batched torch likelihood (for Q-learning an affine recurrence over trials
+with an analytic adjoint, vectorised over rows) with autograd gradients and a row-wise L-BFGS.
 
 Prints the wall and CPU time of each, the speed-up ratios, and how well the two agree (negative
 log-likelihoods and parameters). Wall times on a shared machine include waiting for the CPU; the CPU
