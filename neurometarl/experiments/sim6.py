@@ -100,16 +100,22 @@ def _shift(n, m, p):
     return n["shift_from_control"][m][PROBS.index(p)]
 
 
+def _change(n, m, p):
+    """'control → manipulation (change)' in % risky, like the paper's pairs, and the signed change."""
+    shift = _shift(n, m, p)
+    return f"{_pr(n, 'control', p):.1f} → {_pr(n, m, p):.1f} ({shift:+.1f} points)", shift
+
+
 CLAIMS = (
     Claim("block_risky_lowers_risky_at_0.5", "blocking δ when the risky arm pays lowers risky choice at p = 0.5",
           "90 → 43 (rats 75 → 54)", "drop ≥ 15 points",
-          lambda n: (-_shift(n, "block risky reward", 0.5), -_shift(n, "block risky reward", 0.5) >= 15)),
+          lambda n: (_change(n, "block risky reward", 0.5)[0], -_change(n, "block risky reward", 0.5)[1] >= 15)),
     Claim("block_safe_raises_risky_at_0.125", "blocking δ when the safe arm is chosen raises risky choice at p = 0.125",
           "29 → 59 (rats 27 → 43)", "rise ≥ 10 points",
-          lambda n: (_shift(n, "block safe reward", 0.125), _shift(n, "block safe reward", 0.125) >= 10)),
+          lambda n: (_change(n, "block safe reward", 0.125)[0], _change(n, "block safe reward", 0.125)[1] >= 10)),
     Claim("stimulate_loss_raises_risky_at_0.125", "stimulating δ when the risky arm fails raises risky choice at p = 0.125",
           "28 → 49 (rats 28 → 50)", "rise ≥ 10 points",
-          lambda n: (_shift(n, "stimulate on risky loss", 0.125), _shift(n, "stimulate on risky loss", 0.125) >= 10)),
+          lambda n: (_change(n, "stimulate on risky loss", 0.125)[0], _change(n, "stimulate on risky loss", 0.125)[1] >= 10)),
     Claim("control_preferences", "controls prefer the risky arm at p = 0.5 and the safe arm at p = 0.125",
           "≈90% / ≈28% risky", "> 50% at 0.5 and < 50% at 0.125",
           lambda n: (f"{_pr(n, 'control', 0.5):.1f}% / {_pr(n, 'control', 0.125):.1f}%",
