@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 from neurometarl.experiments import get_experiment
+from neurometarl.report import claim_line
 
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/sim3")
 if not (results / "numbers.json").is_file():
     sys.exit(f"no numbers.json in {results}/; run `neurometarl experiment sim3 --out {results}` first")
 numbers = json.loads((results / "numbers.json").read_text())
 for claim in json.loads((results / "scorecard.json").read_text())["claims"]:
-    ours = f"{claim['measured']:.3g}" if isinstance(claim["measured"], float) else claim["measured"]
-    print(f"[{'PASS' if claim['pass'] else 'FAIL'}] {claim['claim']}: paper {claim['paper']}, ours {ours}")
+    print(claim_line(claim, paper=True))
 for path in get_experiment("sim3").plot(numbers, results):
     print(path)

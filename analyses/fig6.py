@@ -17,6 +17,7 @@ import numpy as np
 from neurometarl.experiments import get_experiment
 from neurometarl.experiments.sim5 import percent_correct_by_trial
 from neurometarl.lab import load_recording
+from neurometarl.report import claim_line
 
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/sim5")
 if not (results / "numbers.json").is_file():
@@ -29,7 +30,6 @@ for path in sorted((results / "recordings").glob("*_final.nc")):
     assert np.allclose(correct, saved), f"{path.name}: recomputed {correct} but numbers.json has {saved}"
     print(f"{variant:8s} {pool:8s} replica 0, % correct by trial: {np.round(correct, 1)}")
 for claim in json.loads((results / "scorecard.json").read_text())["claims"]:
-    ours = f"{claim['measured']:.3g}" if isinstance(claim["measured"], float) else claim["measured"]
-    print(f"[{'PASS' if claim['pass'] else 'FAIL'}] {claim['claim']}: paper {claim['paper']}, ours {ours}")
+    print(claim_line(claim, paper=True))
 for path in get_experiment("sim5").plot(numbers, results):
     print(path)

@@ -15,6 +15,7 @@ from pathlib import Path
 from neurometarl.experiments import get_experiment
 from neurometarl.experiments.sim6 import percent_risky
 from neurometarl.lab import load_recording
+from neurometarl.report import claim_line
 
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/sim6")
 if not (results / "numbers.json").is_file():
@@ -27,7 +28,6 @@ for condition, summary in numbers["percent_risky"].items():
         mean = summary["mean"][numbers["p"].index(p)]
         print(f"{condition:24s} p = {p:<5g} replica 0: {risky:5.1f}% risky (mean over replicas {mean:.1f}%)")
 for claim in json.loads((results / "scorecard.json").read_text())["claims"]:
-    ours = f"{claim['measured']:.3g}" if isinstance(claim["measured"], float) else claim["measured"]
-    print(f"[{'PASS' if claim['pass'] else 'FAIL'}] {claim['claim']}: paper {claim['paper']}, ours {ours}")
+    print(claim_line(claim, paper=True))
 for path in get_experiment("sim6").plot(numbers, results):
     print(path)

@@ -187,7 +187,7 @@ def _figure(args) -> int:
 
 def _reproduce(args) -> int:
     from .experiments.base import EXPERIMENTS, get_checkpoints, get_experiment, run_experiment
-    from .report import checkpoint_hashes, finished_stage, format_value, stage_config, write_report, write_stage
+    from .report import checkpoint_hashes, claim_line, finished_stage, stage_config, write_report, write_stage
 
     get_experiment("fig1")  # loads the catalogue
     names = [n for item in args.only for n in item.split(",") if n] if args.only else list(EXPERIMENTS)
@@ -219,7 +219,7 @@ def _reproduce(args) -> int:
         elapsed = time.perf_counter() - stage_started
         write_stage(out, config, card, elapsed)
         for c in card["claims"]:
-            print(f"    [{'PASS' if c['pass'] else 'FAIL'}] {c['claim']}: {format_value(c['measured'])} (threshold {c['threshold']})")
+            print(f"    {claim_line(c)}")
         print(f"{stage}: done in {elapsed:.0f} s ({_n_pass(card)})", flush=True)
     print(f"[report] writing {results / 'report.html'}", flush=True)
     done = [n for n in names if n not in skipped]

@@ -176,6 +176,14 @@ def format_value(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def claim_line(claim: dict, *, paper: bool = False) -> str:
+    """One scorecard claim as a console line: ``[PASS] name: ours (threshold …)``, or with ``paper``
+    ``[PASS] name: paper …, ours …``."""
+    ours = format_value(claim["measured"])
+    detail = f"paper {claim['paper']}, ours {ours}" if paper else f"{ours} (threshold {claim['threshold']})"
+    return f"[{'PASS' if claim['pass'] else 'FAIL'}] {claim['claim']}: {detail}"
+
+
 def _png_data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 

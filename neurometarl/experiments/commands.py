@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 
 def add_commands(subparsers) -> None:
@@ -18,11 +17,12 @@ def add_commands(subparsers) -> None:
 
 
 def _experiment(args) -> int:
+    from ..report import claim_line
     from .base import run_experiment
 
     card = run_experiment(args.name, args.out or f"results/{args.name}", retrain=args.retrain, n_seeds=args.seeds,
                           seed=args.seed, progress=not args.quiet, scale=args.scale)
     for c in card["claims"]:
-        print(f"[{'PASS' if c['pass'] else 'FAIL'}] {c['claim']}: measured {json.dumps(c['measured'], ensure_ascii=False)} (threshold {c['threshold']})")
+        print(claim_line(c))
     print(f"scorecard: {args.out or 'results/' + args.name}/scorecard.json ({card['elapsed_s']} s)")
     return 0 if card["all_pass"] else 1
