@@ -12,7 +12,7 @@ from neurometarl.experiments import run_experiment
 from neurometarl.experiments import sim5
 
 
-SCALE = 0.005  # 320 training episodes: 3 updates
+SCALE = 0.00125  # 640 training episodes: 5 updates
 
 
 @pytest.fixture(scope="module")
