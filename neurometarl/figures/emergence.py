@@ -137,18 +137,15 @@ def plot_emergence(numbers: dict, path_stem: str | Path) -> list[Path]:
     """The six-panel emergence figure, written as ``<path_stem>.png`` and ``.pdf``."""
     with use_style():
         fig, axes = plt.subplots(2, 3, figsize=(15, 8.2), gridspec_kw={"width_ratios": (1.45, 1, 1)})
-        plot_learning_curves(numbers, ax=axes[0, 0])
-        axes[0, 0].set_title("a  within-episode learning, weights frozen")
-        plot_regret(numbers, ax=axes[0, 1])
-        axes[0, 1].set_title("b  regret at trial 100 (correlated bandit)")
-        plot_gain(numbers, ax=axes[0, 2])
-        axes[0, 2].set_title("c  learning gain (dashed: claim margin)")
-        plot_learning_rates(numbers, ax=axes[1, 0])
-        axes[1, 0].set_title("d  fitted learning rate")
-        plot_units(numbers, ax=axes[1, 1])
-        axes[1, 1].set_title("e  unit coding at the choice step")
-        plot_shift(numbers, ax=axes[1, 2])
-        axes[1, 2].set_title("f  distribution shift: whose observer?")
+        panels = ((plot_learning_curves, "a  within-episode learning, weights frozen"),
+                  (plot_regret, "b  regret at trial 100 (correlated bandit)"),
+                  (plot_gain, "c  learning gain (dashed: claim margin)"),
+                  (plot_learning_rates, "d  fitted learning rate"),
+                  (plot_units, "e  unit coding at the choice step"),
+                  (plot_shift, "f  distribution shift: whose observer?"))
+        for ax, (draw, title) in zip(axes.flat, panels):
+            draw(numbers, ax=ax)
+            ax.set_title(title)
         fig.suptitle(f"Emergence of within-episode learning ({numbers['n_replicas']} replicas × "
                      f"{numbers['n_test_episodes_per_replica']} test episodes per condition)", fontsize=11)
         fig.tight_layout()
