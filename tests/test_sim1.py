@@ -20,7 +20,7 @@ def tiny(tmp_path_factory):
         mp.setattr(sim1, "N_TEST", 60)
         mp.setattr(sim1, "N_FIT", 30)
         mp.setattr(sim1, "FIT_MAX_ITER", 15)
-        card = run_experiment("sim1", out, retrain=True, n_seeds=2, scale=0.004, progress=False)
+        card = run_experiment("sim1", out, retrain=True, n_seeds=2, scale=0.0004, progress=False)
     return card, out, json.loads((out / "numbers.json").read_text())
 
 

@@ -230,8 +230,8 @@ CLAIMS = (
 SIM1 = register(Experiment(
     name="sim1",
     title="RL in the prefrontal network: matching task (Wang et al. 2018 Fig. 2, Lau & Glimcher 2005, Tsutsui et al. 2016)",
-    train={"agent": TrainConfig(task="matching", gamma=0.75, lr=1e-2, entropy_coef=0.05, entropy_final=0.0,
-                                train_episodes=38_400, n_threads=1, eval_episodes=0)},
+    train={"agent": TrainConfig(task="matching", gamma=0.75, lr=3e-3, batch_size=16, entropy_coef=0.05,
+                                entropy_final=0.0, train_episodes=38_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
 ))
