@@ -230,6 +230,8 @@ CLAIMS = (
 SIM1 = register(Experiment(
     name="sim1",
     title="RL in the prefrontal network: matching task (Wang et al. 2018 Fig. 2, Lau & Glimcher 2005, Tsutsui et al. 2016)",
+    # batched A2C with 16 episodes an update (2,400 updates; the paper made one per episode): 128 an update
+    # (300 updates) trained a weaker policy whose units kept more of the reward input (docs/sim1.md)
     train={"agent": TrainConfig(task="matching", gamma=0.75, lr=3e-3, batch_size=16, entropy_coef=0.05,
                                 entropy_final=0.0, train_episodes=38_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
