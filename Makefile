@@ -7,6 +7,11 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# other people's datasets (docs/datasets.md): development and CI read them from ../shared/data when it exists
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export NEUROMETARL_DATA ?= $(SHARED_DATA)
+endif
 
 .PHONY: install reproduce test bench clean
 

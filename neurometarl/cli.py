@@ -15,10 +15,15 @@ from .errors import NeurometarlError
 COMMAND_MODULES = (
     "neurometarl.commands",
     "neurometarl.models.commands",
+    "neurometarl.data.commands",
     "neurometarl.analysis.commands",
     "neurometarl.experiments.commands",
     "neurometarl.sweep.commands",
 )
+
+
+#: commands that read registered datasets, and so take ``--data-dir``
+DATA_COMMANDS = {"datasets", "fit", "compare", "stay", "lags", "experiment", "reproduce", "sweep"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +38,28 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_commands(subparsers)
+    for name in DATA_COMMANDS & set(subparsers.choices):
+        subparsers.choices[name].add_argument(
+            "--data-dir", default=None, metavar="DIR",
+            help="folder holding other people's datasets (overrides $NEUROMETARL_DATA; see `neurometarl datasets`)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    data_env = os.environ.get("NEUROMETARL_DATA")
+    if getattr(args, "data_dir", None) is not None:  # read by neurometarl.data.registry wherever data is fetched
+        os.environ["NEUROMETARL_DATA"] = args.data_dir
+    try:
+        return _run(args)
+    finally:  # main() called in-process (scripts, tests) leaves the setting as it found it
+        if data_env is None:
+            os.environ.pop("NEUROMETARL_DATA", None)
+        else:
+            os.environ["NEUROMETARL_DATA"] = data_env
+
+
+def _run(args) -> int:
     import torch
 
     # 48-unit networks gain nothing from intra-op threads, and spin-waiting threads slow everything

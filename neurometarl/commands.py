@@ -186,7 +186,7 @@ def _figure(args) -> int:
 
 
 def _reproduce(args) -> int:
-    from .experiments.base import EXPERIMENTS, get_checkpoints, get_experiment, run_experiment
+    from .experiments.base import EXPERIMENTS, get_checkpoints, get_experiment, missing_data, run_experiment
     from .report import checkpoint_hashes, claim_line, finished_stage, stage_config, write_report, write_stage
 
     get_experiment("fig1")  # loads the catalogue
@@ -200,12 +200,16 @@ def _reproduce(args) -> int:
         exp, out = get_experiment(name), results / name
         stage = f"[{i}/{len(names)}] {name}"
         hashes = None
+        if (reason := missing_data(exp)) is not None:  # other people's data the user has not placed yet
+            print(f"{stage}: [NOT RUN] {reason}", flush=True)
+            skipped[name] = f"NOT RUN: {reason}"
+            continue
         if not args.retrain:
             try:
                 hashes = checkpoint_hashes(get_checkpoints(exp, retrain=False, out_dir=out, n_seeds=exp.n_seeds, progress=False))
             except CheckpointError as err:  # an experiment whose checkpoints are not shipped yet
-                print(f"{stage}: [SKIP] {err}", flush=True)
-                skipped[name] = f"no shipped checkpoints ({err})"
+                print(f"{stage}: [NOT RUN] {err}", flush=True)
+                skipped[name] = f"NOT RUN: no shipped checkpoints ({err})"
                 continue
         config = stage_config(exp, retrain=args.retrain, seed=args.seed, n_seeds=exp.n_seeds, hashes=hashes)
         if not args.force and finished_stage(out, config):
@@ -229,7 +233,7 @@ def _reproduce(args) -> int:
     n_pass = sum(cl["pass"] for c in cards for cl in c["claims"])
     print(f"{n_pass}/{n_claims} claims pass; report {path} ({time.perf_counter() - started:.0f} s)")
     if skipped:
-        print(f"not run (no shipped checkpoints): {', '.join(skipped)}")
+        print(f"NOT RUN: {', '.join(skipped)} (reasons above and in the report)")
     return 0
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__
 
-TEMPLATE = Path(__file__).with_name("templates") / "report.html.j2"
+TEMPLATE = "report.html.j2"  # package data in neurometarl/templates, read through importlib.resources
 #: packages whose versions the provenance table lists
 PACKAGES = ("torch", "numpy", "scipy", "xarray", "pandas", "scikit-learn", "statsmodels", "matplotlib")
 
@@ -250,10 +250,10 @@ def write_report(results: str | Path, names: list[str], *, skipped: dict[str, st
     sections = [experiment_section(n, results / n, n in reused) for n in names if (results / n / "scorecard.json").is_file()]
     missing = {n: "no results" for n in names if n not in {s["name"] for s in sections}}
     skipped = {**missing, **(skipped or {})}
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("neurometarl", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["fmt"] = format_value
-    html = env.get_template(TEMPLATE.name).render(
+    html = env.get_template(TEMPLATE).render(
         sections=sections, skipped=skipped, provenance=provenance(),
         n_claims=sum(len(s["claims"]) for s in sections), n_pass=sum(s["n_pass"] for s in sections),
         elapsed_s=elapsed_s, created=datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"), version=__version__)

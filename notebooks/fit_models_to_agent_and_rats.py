@@ -14,7 +14,7 @@
 # # Fit behavioural models to agent and rat choices
 #
 # The two-step task separates model-free from model-based control (Daw et al. 2011). Rats
-# (Miller et al. 2017; the shipped `miller2022_rat_twostep` data) and a meta-RL agent trained on the
+# (Miller et al. 2017; the registered `rat-twostep` dataset, see docs/datasets.md) and a meta-RL agent trained on the
 # rat version of the task (Wang et al. 2018 Sim 4) go through **one trial table**, so the same
 # stay analysis and the same model fits apply to both.
 

@@ -23,6 +23,7 @@ def rats():
     return load_rat_twostep()
 
 
+@pytest.mark.dataset('rat-twostep')
 def test_rat_stay_probabilities_reproduce_the_card(rats):
     summary = stay_summary(stay_probabilities(rats))
     card = {"common_rewarded": 0.861, "rare_rewarded": 0.465, "common_unrewarded": 0.458, "rare_unrewarded": 0.863}
@@ -32,6 +33,7 @@ def test_rat_stay_probabilities_reproduce_the_card(rats):
     assert summary["mb_index"] > 0.35 and abs(summary["mf_index"]) < 0.05  # almost purely model-based
 
 
+@pytest.mark.dataset('rat-twostep')
 def test_rat_lag_regression_matches_the_spec(rats):
     ds = twostep_lag_regression(rats, n_lags=5)
     lag1 = ds["coef"].sel(lag=1).mean("subject")
@@ -147,6 +149,7 @@ def test_sliding_window_recovers_a_fixed_rate_learner():
     assert np.all(np.abs(alpha - 0.3) < 0.08) and abs(alpha.mean() - 0.3) < 0.03
 
 
+@pytest.mark.dataset('rat-twostep')
 def test_plots_return_axes(rats):
     import matplotlib.pyplot as plt
 

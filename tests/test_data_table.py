@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from neurometarl.data import as_table, load_hbayesdm, load_rat_twostep, read_table, recording_to_table, validate_table
-from neurometarl.data.datasets import datasets_root
+from neurometarl.data.registry import fetch
 from neurometarl.errors import DataError
 
 
@@ -83,15 +83,7 @@ def test_read_table_errors_are_clear(tmp_path):
     assert open(path).read().splitlines()[4 + 1].split(",")[2] == "3"  # file line 6 (1-based) is row 4
 
 
-def test_shipped_datasets_live_in_the_repo_and_have_cards():
-    root = datasets_root()
-    assert root.name == "datasets" and (root.parent / "pyproject.toml").is_file()
-    for name in ("miller2022_rat_twostep", "hbayesdm_examples"):
-        assert (root / name / "README.md").is_file()
-    assert "MIT" in (root / "miller2022_rat_twostep" / "README.md").read_text()
-    assert "GPL-3" in (root / "hbayesdm_examples" / "README.md").read_text()
-
-
+@pytest.mark.dataset("rat-twostep")
 def test_rat_twostep_loader_matches_its_card():
     d = load_rat_twostep()
     assert len(d) == 36413
@@ -106,6 +98,7 @@ def test_rat_twostep_loader_matches_its_card():
     assert abs(free["reward"][rich == 0.8].mean() - 0.8) < 0.02
 
 
+@pytest.mark.dataset("hbayesdm")
 def test_hbayesdm_loaders():
     ts = load_hbayesdm("ts")
     assert ts["subject"].nunique() == 11 and {"transition", "state2", "choice2"} <= set(ts.columns)
@@ -119,8 +112,9 @@ def test_hbayesdm_loaders():
         load_hbayesdm("igt")
 
 
+@pytest.mark.dataset("hbayesdm")
 def test_read_table_converts_source_formats():
-    path = datasets_root() / "hbayesdm_examples" / "ts_exampleData.txt"
+    path = fetch("hbayesdm", "ts_exampleData.txt")
     assert read_table(path).equals(load_hbayesdm("ts"))
 
 

@@ -109,6 +109,7 @@ def test_twostep_model_recovery():
 
 
 @pytest.mark.slow
+@pytest.mark.dataset("rat-twostep")
 def test_rat_data():
     res = rat_results()
     print(f"\nrat stay probabilities: {res['stay']}\n{res['comparison'].round(1).to_string()}\nhybrid w per rat: {res['w'].round(3).to_dict()}")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from neurometarl.experiments import run_experiment, sim3
-from neurometarl.experiments.base import CHECKPOINTS
+from neurometarl.settings import checkpoints_dir
 from neurometarl.seeding import make_generator
 from neurometarl.tasks import make_task
 
@@ -90,7 +90,7 @@ def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (CHECKPOINTS / "sim3" / "agent" / "seed7" / "checkpoint.pt").is_file(), reason="no shipped sim3 checkpoints")
+@pytest.mark.skipif(not (checkpoints_dir() / "sim3" / "agent" / "seed7" / "checkpoint.pt").is_file(), reason="no shipped sim3 checkpoints")
 def test_shipped_checkpoints_pass_every_claim(tmp_path):
     card = run_experiment("sim3", tmp_path, progress=False)
     failed = [(c["claim"], c["measured"]) for c in card["claims"] if not c["pass"]]

@@ -9,7 +9,7 @@ import pytest
 from neurometarl.data import recording_to_table
 from neurometarl.data.datasets import load_rat_twostep
 from neurometarl.experiments import run_experiment, sim4
-from neurometarl.experiments.base import CHECKPOINTS
+from neurometarl.settings import checkpoints_dir
 from neurometarl.models import LatentStateTwoStep, ModelBasedTwoStep, ModelFreeTwoStep
 
 
@@ -30,6 +30,7 @@ def test_baselines_for_the_stay_bars_show_their_signatures():
     assert mf["n_subjects"] == mb["n_subjects"] == 4
 
 
+@pytest.mark.dataset("rat-twostep", "hbayesdm")
 def test_rat_row_is_the_dataset_card_table():
     rats = sim4.stay_numbers(load_rat_twostep())
     assert rats["summary"]["n_subjects"] == 6
@@ -69,6 +70,7 @@ def tiny(tmp_path_factory):
     return card, out
 
 
+@pytest.mark.dataset("rat-twostep", "hbayesdm")
 def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
     card, out = tiny
     assert {c["claim"] for c in card["claims"]} == {"model_based_stay", "replicas_consistent", "lag1_signs", "rpe_model_based",
@@ -83,7 +85,8 @@ def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (CHECKPOINTS / "sim4" / "agent" / "seed7" / "checkpoint.pt").is_file(), reason="no shipped sim4 checkpoints")
+@pytest.mark.skipif(not (checkpoints_dir() / "sim4" / "agent" / "seed7" / "checkpoint.pt").is_file(), reason="no shipped sim4 checkpoints")
+@pytest.mark.dataset("rat-twostep", "hbayesdm")
 def test_shipped_checkpoints_pass_every_claim(tmp_path):
     card = run_experiment("sim4", tmp_path, progress=False)
     failed = [(c["claim"], c["measured"]) for c in card["claims"] if not c["pass"]]

@@ -1,24 +1,24 @@
-"""Shipped datasets (``datasets/`` at the repository root, each with a ``README.md`` card) and
-converters from their source formats to the trial table of :mod:`neurometarl.data.table`.
+"""Readers that turn registered datasets (:mod:`neurometarl.data.registry`) into the trial table of
+:mod:`neurometarl.data.table`. Nothing here is shipped: files come from the data directory, pooch's
+cache or their pinned source, each checked against its SHA-256.
 
-- ``miller2022_rat_twostep``: 6 rats, 36,413 two-step trials (MIT); :func:`load_rat_twostep`.
-- ``hbayesdm_examples``: the hBayesDM example files (GPL-3): two-step (``ts``), two-armed bandit
+- ``rat-twostep``: 6 rats, 36,413 two-step trials (Miller, Botvinick & Brody 2022; MIT), read from the
+  authors' ``ofc_physdata.mat``; :func:`load_rat_twostep`.
+- ``hbayesdm``: the hBayesDM example files (GPL-3.0): two-step (``ts``), two-armed bandit
   (``bandit2arm``), reversal (``prl``, ``prl_multipleB``); :func:`load_hbayesdm`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .registry import fetch
 from .table import validate_table
 
-RAT_TWOSTEP = "miller2022_rat_twostep"
-HBAYESDM = "hbayesdm_examples"
 HBAYESDM_FILES = {
     "ts": "ts_exampleData.txt",
     "bandit2arm": "bandit2arm_exampleData.txt",
@@ -27,29 +27,9 @@ HBAYESDM_FILES = {
 }
 
 
-def datasets_root() -> Path:
-    """The repository's ``datasets/`` folder (the package is installed editable from the repo);
-    ``$NEUROMETARL_DATASETS`` overrides it."""
-    env = os.environ.get("NEUROMETARL_DATASETS")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "datasets"
-    if not root.is_dir():
-        raise DataError(
-            f"no datasets folder at {root}: install neurometarl editable from a clone of the repository "
-            "(pip install -e .) or point $NEUROMETARL_DATASETS at a copy of its datasets/ folder"
-        )
-    return root
-
-
-def dataset_path(name: str, filename: str) -> Path:
-    path = datasets_root() / name / filename
-    if not path.is_file():
-        raise DataError(f"dataset file {path} is missing; see {path.parent / 'README.md'} for where it comes from")
-    return path
-
-
 # --- the rat two-step data (Miller, Botvinick & Brody 2022) ------------------------------------
 def convert_rat_twostep(raw: pd.DataFrame) -> pd.DataFrame:
-    """The card's conversion of ``rat_twostep_trials.csv`` to a trial table.
+    """The rats' trials (:func:`read_rat_twostep_mat`, or a CSV with its columns) as a trial table.
 
     choice = first-step port (``l`` → 0, ``r`` → 1); state2 = second-step port visited (same codes);
     transition = ``common``; forced = ``forced``; violation = ``violation`` or no second-step port
@@ -80,15 +60,60 @@ def convert_rat_twostep(raw: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def load_rat_twostep() -> pd.DataFrame:
-    """The shipped rat two-step trials as a validated trial table (all 36,413 trials, flags kept).
+def read_rat_twostep_mat(path: str | Path) -> pd.DataFrame:
+    """The rats' trials from the authors' ``ofc_physdata.mat`` (MATLAB v7.3, read with h5py), one row a trial.
+
+    Columns as the authors' fields, renamed: ``rat`` (``ratname``), ``session`` (counted from ``new_sess``,
+    1-based per rat), ``trial_in_session`` (1-based), ``choice1``/``choice2`` (``sides1``/``sides2``:
+    ``l``, ``r``, ``v`` = violation), ``forced`` (1 where ``better_choices`` is NaN, the source repository's
+    definition of instructed trials), ``common`` (``trans_common``), ``reward`` (``rewards``),
+    ``left_reward_prob``/``right_reward_prob`` (``leftprobs``/``rightprobs``), ``violation`` (``viols``),
+    ``bad_timing`` and ``p_congruent_rat`` (``p_congruent``). No trial is dropped, no value changed.
+    """
+    import h5py
+
+    def text(group, key) -> str:
+        return "".join(map(chr, np.asarray(group[key]).ravel()))
+
+    frames = []
+    try:
+        with h5py.File(path, "r") as handle:
+            for ref in handle["ratdatas"][0]:
+                rat = handle[ref]
+                field = lambda key, rat=rat: np.asarray(rat[key], dtype=float).ravel()  # noqa: E731
+                new_session = field("new_sess") == 1
+                session = np.cumsum(new_session)
+                first = np.flatnonzero(new_session)
+                frames.append(pd.DataFrame({
+                    "rat": text(rat, "ratname"),
+                    "session": session,
+                    "trial_in_session": np.arange(session.size) - first[session - 1] + 1,
+                    "choice1": list(text(rat, "sides1")),
+                    "choice2": list(text(rat, "sides2")),
+                    "forced": np.isnan(field("better_choices")).astype(int),
+                    "common": field("trans_common").astype(int),
+                    "reward": field("rewards").astype(int),
+                    "left_reward_prob": field("leftprobs"),
+                    "right_reward_prob": field("rightprobs"),
+                    "violation": field("viols").astype(int),
+                    "bad_timing": field("bad_timing").astype(int),
+                    "p_congruent_rat": field("p_congruent")[0],
+                }))
+    except (OSError, KeyError) as err:
+        raise DataError(f"{path} is not the rat two-step ofc_physdata.mat ({err})") from None
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_rat_twostep(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """The rat two-step trials as a validated trial table (all 36,413 trials, flags kept).
 
     The dataset card's exclusions are flags, applied where they matter: models skip ``violation``
     trials and do not score ``forced`` choices; :func:`neurometarl.analysis.behaviour.stay_probabilities`
     keeps a trial pair only when the current trial is free-choice, both are non-violation and both
-    are in the same session.
+    are in the same session. ``data_dir`` overrides the data directory setting.
     """
-    return validate_table(convert_rat_twostep(pd.read_csv(dataset_path(RAT_TWOSTEP, "rat_twostep_trials.csv"))), "twostep")
+    raw = read_rat_twostep_mat(fetch("rat-twostep", "ofc_physdata.mat", data_dir))
+    return validate_table(convert_rat_twostep(raw), "twostep")
 
 
 # --- hBayesDM example files ---------------------------------------------------------------------
@@ -159,17 +184,17 @@ def convert_hbayesdm(raw: pd.DataFrame, fmt: str) -> pd.DataFrame:
     raise DataError(f"unknown hBayesDM format {fmt!r}; known: {list(HBAYESDM_FILES)}")
 
 
-def load_hbayesdm(name: str) -> pd.DataFrame:
-    """One shipped hBayesDM example file (``'ts'``, ``'bandit2arm'``, ``'prl'``, ``'prl_multipleB'``)
-    as a validated trial table; see :func:`convert_hbayesdm` for the codes."""
+def load_hbayesdm(name: str, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """One hBayesDM example file (``'ts'``, ``'bandit2arm'``, ``'prl'``, ``'prl_multipleB'``) as a
+    validated trial table; see :func:`convert_hbayesdm` for the codes."""
     if name not in HBAYESDM_FILES:
         raise DataError(f"unknown hBayesDM example {name!r}; choose from {list(HBAYESDM_FILES)}")
-    raw = pd.read_csv(dataset_path(HBAYESDM, HBAYESDM_FILES[name]), sep="\t")
+    raw = pd.read_csv(fetch("hbayesdm", HBAYESDM_FILES[name], data_dir), sep="\t")
     return validate_table(convert_hbayesdm(raw, name), "twostep" if name == "ts" else "bandit")
 
 
-#: shipped datasets by short name (for the command line): name → loader
-SHIPPED = {
+#: trial tables by the name the command line takes (``neurometarl fit MODEL rat-twostep``): name → loader
+TABLES = {
     "rat-twostep": load_rat_twostep,
     **{f"hbayesdm-{name}": (lambda name=name: load_hbayesdm(name)) for name in HBAYESDM_FILES},
 }

@@ -23,10 +23,9 @@ import numpy as np
 
 from .. import __version__
 from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, DataError
+from ..settings import checkpoints_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHECKPOINTS = REPO_ROOT / "datasets" / "checkpoints"
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,21 @@ class Experiment:
     description: str = ""
     #: variants whose shipped checkpoints are another experiment's, e.g. {"lstm": "fig1/correlated"}
     reuse: dict[str, str] = field(default_factory=dict)
+    #: registered datasets the analysis reads (``neurometarl datasets``), checked before anything runs
+    datasets: tuple[str, ...] = ()
+
+
+def missing_data(exp: Experiment) -> str | None:
+    """The one-line reason ``exp`` cannot run because a dataset it reads is absent, or ``None``."""
+    from ..data.registry import DATASETS, status
+
+    for name in exp.datasets:
+        found = status(name)
+        if found["present"] < found["n_files"]:
+            return (f"dataset {name!r} is not on this machine ({found['present']} of {found['n_files']} files); "
+                    f"get it from {DATASETS[name].source} and set NEUROMETARL_DATA (or --data-dir), "
+                    f"see `neurometarl datasets`")
+    return None
 
 
 @dataclass
@@ -98,13 +112,14 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
     ``scale`` multiplies the training episodes (for quick tests of the pipeline).
     """
     paths: dict[str, list[Path]] = {}
+    shipped_root = None if retrain else checkpoints_dir()
     for variant, cfg in exp.train.items():
         paths[variant] = []
         for seed in range(n_seeds):
-            shipped = checkpoint_dir(CHECKPOINTS, exp.name, variant, seed)
-            if variant in exp.reuse:  # another experiment's shipped agents, trained with the same config
-                shipped = CHECKPOINTS / exp.reuse[variant] / f"seed{seed}"
             if not retrain:
+                shipped = checkpoint_dir(shipped_root, exp.name, variant, seed)
+                if variant in exp.reuse:  # another experiment's shipped agents, trained with the same config
+                    shipped = shipped_root / exp.reuse[variant] / f"seed{seed}"
                 if not (shipped / "checkpoint.pt").is_file():
                     raise CheckpointError(
                         f"no shipped checkpoint for {exp.name}/{variant} seed {seed} at {shipped}; "
@@ -127,6 +142,8 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_seeds = n_seeds or exp.n_seeds
+    if (reason := missing_data(exp)) is not None:
+        raise DataError(f"experiment {name}: {reason}")
     started = time.perf_counter()
     checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale)
     subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}

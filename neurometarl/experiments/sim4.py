@@ -319,5 +319,5 @@ SIM4 = register(Experiment(
     train={"agent": TrainConfig(task="twostep", gamma=0.9, lr=1e-2, unroll=100, entropy_coef=0.05, entropy_final=0.0,
                                 train_episodes=76_800, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
-    description=__doc__,
+    description=__doc__, datasets=("rat-twostep", "hbayesdm"),
 ))

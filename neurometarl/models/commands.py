@@ -24,17 +24,17 @@ from .base import FIT_METHODS
 
 
 def _load(arg: str, kind: str | None = None):
-    """A validated trial table (CSV/TSV, shipped dataset), or a recording (.nc) as it is, so that models
+    """A validated trial table (CSV/TSV, registered dataset), or a recording (.nc) as it is, so that models
     see its protocol (e.g. the known ``common_prob``); ``--episodes-as`` is applied where it is read."""
     from ..data import as_table
-    from ..data.datasets import SHIPPED
+    from ..data.datasets import TABLES
     from ..lab import load_recording
 
-    if arg in SHIPPED:
-        return SHIPPED[arg]()
+    if arg in TABLES:
+        return TABLES[arg]()
     path = Path(arg)
     if not path.exists():
-        raise DataError(f"{arg!r} is neither a file nor a shipped dataset ({', '.join(SHIPPED)})")
+        raise DataError(f"{arg!r} is neither a file nor a registered dataset ({', '.join(TABLES)}; see `neurometarl datasets`)")
     return load_recording(path) if path.suffix == ".nc" else as_table(path, kind)
 
 
@@ -131,13 +131,13 @@ def _stay(args) -> int:
 
 
 def _models(args) -> int:
-    from ..data.datasets import SHIPPED
+    from ..data.datasets import TABLES
     from . import MODELS, make_model
 
     for name in MODELS:
         m = make_model(name)
         print(f"{name:18s} [{m.kind}] {m.description}")
-    print("\nshipped datasets: " + ", ".join(SHIPPED))
+    print("\ndatasets (see `neurometarl datasets`): " + ", ".join(TABLES))
     return 0
 
 
@@ -151,9 +151,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         if stages:
             p.add_argument("--stages", choices=("auto", "first", "both"), default=None, help="two-step: model second-stage choices?")
 
-    p = subparsers.add_parser("fit", help="fit a behavioural model to a trial table, recording or shipped dataset")
+    p = subparsers.add_parser("fit", help="fit a behavioural model to a trial table, recording or registered dataset")
     p.add_argument("model", help="model name (see 'neurometarl models'), e.g. rw, hybrid, mb, mf")
-    p.add_argument("data", help="trial table (.csv/.tsv/.txt), recording (.nc) or shipped dataset name")
+    p.add_argument("data", help="trial table (.csv/.tsv/.txt), recording (.nc) or registered dataset name (`neurometarl datasets`)")
     p.add_argument("--out", help="write one row per subject (parameters, nll, bic...) to FIT.csv or FIT.nc")
     common(p)
     p.set_defaults(func=_fit)
@@ -166,9 +166,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_compare)
 
     p = subparsers.add_parser("stay", help="two-step stay probabilities (mean over subjects) as JSON")
-    p.add_argument("data", help="two-step trial table (.csv) with a 'transition' column, recording or shipped dataset")
+    p.add_argument("data", help="two-step trial table (.csv) with a 'transition' column, recording or registered dataset")
     p.add_argument("--episodes-as", choices=("subjects", "sessions"), default=None)
     p.set_defaults(func=_stay)
 
-    p = subparsers.add_parser("models", help="list behavioural models and shipped datasets")
+    p = subparsers.add_parser("models", help="list behavioural models and the datasets they can read")
     p.set_defaults(func=_models)
