@@ -1,5 +1,10 @@
-"""The ``neurometarl`` command line. Each area of the package adds its sub-commands through an
-``add_commands(subparsers)`` function; handlers take the parsed ``args`` and return an exit code."""
+"""The ``neurometarl`` command line.
+
+:data:`COMMANDS` names every sub-command, the module that builds it (its ``add_commands(subparsers)``)
+and its one-line help. Only the module of the command being run is imported, so ``neurometarl --help``
+and ``neurometarl tasks`` answer without importing torch. Handlers take the parsed ``args`` and return an
+exit code; an error a user can cause prints one line and exits with status 2.
+"""
 
 from __future__ import annotations
 
@@ -11,42 +16,83 @@ import sys
 from . import __version__
 from .errors import NeurometarlError
 
-#: modules whose ``add_commands(subparsers)`` registers sub-commands, in help order
-COMMAND_MODULES = (
-    "neurometarl.commands",
-    "neurometarl.models.commands",
-    "neurometarl.data.commands",
-    "neurometarl.analysis.commands",
-    "neurometarl.experiments.commands",
-    "neurometarl.sweep.commands",
-)
-
+#: sub-command → (module with ``add_commands``, one-line help), in help order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "tasks": ("neurometarl.tasks.commands", "list every task protocol with a one-line description"),
+    "train": ("neurometarl.commands", "train a meta-RL agent with batched A2C"),
+    "record": ("neurometarl.commands", "record a frozen session of a checkpoint or baseline as netCDF"),
+    "figure": ("neurometarl.commands", "draw figures from saved results or recordings"),
+    "reproduce": ("neurometarl.commands", "the main job: run every paper experiment from shipped checkpoints"),
+    "experiment": ("neurometarl.experiments.commands", "run one paper simulation end to end and write its scorecard"),
+    "models": ("neurometarl.models.commands", "list behavioural models and the datasets they can read"),
+    "fit": ("neurometarl.models.commands", "fit a behavioural model to a trial table, recording or registered dataset"),
+    "compare": ("neurometarl.models.commands", "fit several models to the same data and compare AIC/BIC (and CV likelihood)"),
+    "stay": ("neurometarl.models.commands", "two-step stay probabilities (mean over subjects) as JSON"),
+    "datasets": ("neurometarl.data.commands", "list the registered datasets (citation, licence, size, where); fetch or verify one"),
+    "units": ("neurometarl.analysis.commands", "unit coding: per-unit regression / partial correlation on a recording"),
+    "decode": ("neurometarl.analysis.commands", "cross-validated linear decoding of a variable from units"),
+    "nwb": ("neurometarl.analysis.commands", "export a recording to NWB, import it back, or validate an NWB file"),
+    "sweep": ("neurometarl.sweep.commands", "train, record and analyse a grid of (task, seed, options) on Dask"),
+}
 
 #: commands that read registered datasets, and so take ``--data-dir``
 DATA_COMMANDS = {"datasets", "fit", "compare", "stay", "lags", "experiment", "reproduce", "sweep"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurometarl", description=__doc__.splitlines()[0])
+class _Subparsers:
+    """Hands a command module the sub-parsers it asks for, with the help from :data:`COMMANDS`;
+    commands other than ``wanted`` get a throwaway parser (``wanted=None``: all are real)."""
+
+    def __init__(self, action, wanted: str | None):
+        self.action, self.wanted = action, wanted
+
+    def add_parser(self, name: str, **options) -> argparse.ArgumentParser:
+        if self.wanted is not None and name != self.wanted:
+            return argparse.ArgumentParser(add_help=False)
+        options.setdefault("help", COMMANDS[name][1])
+        options.setdefault("description", COMMANDS[name][1])
+        parser = self.action.add_parser(name, **options)
+        if name in DATA_COMMANDS:
+            parser.add_argument("--data-dir", default=None, metavar="DIR",
+                                help="folder holding other people's datasets (overrides $NEUROMETARL_DATA; "
+                                     "see `neurometarl datasets`)")
+        return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The sub-command named in ``argv`` (its first word that is not an option), or ``None``."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(command: str | None = None, *, overview: bool = False) -> argparse.ArgumentParser:
+    """The parser for ``command`` alone (its module imported), or, with ``None``, every command in full;
+    ``overview=True``: every command with its one-line help and no command module imported."""
+    parser = argparse.ArgumentParser(
+        prog="neurometarl",
+        description="Meta-RL agents recorded like neurons: train, record, analyse and compare with baselines "
+                    "and animals; reproduce Wang et al. (2018).",
+        epilog="`neurometarl COMMAND --help` lists a command's options. Settings: NEUROMETARL_DATA (datasets), "
+               "NEUROMETARL_CHECKPOINTS (shipped checkpoints), NEUROMETARL_THREADS (torch threads).")
     parser.add_argument("--version", action="version", version=f"neurometarl {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # area not built yet
-                continue
-            raise
-        module.add_commands(subparsers)
-    for name in DATA_COMMANDS & set(subparsers.choices):
-        subparsers.choices[name].add_argument(
-            "--data-dir", default=None, metavar="DIR",
-            help="folder holding other people's datasets (overrides $NEUROMETARL_DATA; see `neurometarl datasets`)")
+    if overview:
+        for name, (_, text) in COMMANDS.items():
+            subparsers.add_parser(name, help=text)
+        return parser
+    modules = dict.fromkeys(COMMANDS[c][0] for c in ([command] if command else COMMANDS))
+    for module in modules:
+        importlib.import_module(module).add_commands(_Subparsers(subparsers, command))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command(argv)
+    if command is None:  # `neurometarl`, `--help`, `--version` or an unknown command: no module needed
+        build_parser(overview=True).parse_args(argv)  # prints the help, version or error, and exits
+        return 2
+    args = build_parser(command).parse_args(argv)
     data_env = os.environ.get("NEUROMETARL_DATA")
     if getattr(args, "data_dir", None) is not None:  # read by neurometarl.data.registry wherever data is fetched
         os.environ["NEUROMETARL_DATA"] = args.data_dir
@@ -60,11 +106,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    import torch
-
     # 48-unit networks gain nothing from intra-op threads, and spin-waiting threads slow everything
     # badly when the cores are shared; NEUROMETARL_THREADS raises it (e.g. for wide networks or GPUs).
-    torch.set_num_threads(int(os.environ.get("NEUROMETARL_THREADS", "1")))
+    if "torch" in sys.modules or args.command not in ("tasks", "datasets", "models"):
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("NEUROMETARL_THREADS", "1")))
     try:
         return int(args.func(args) or 0)
     except (NeurometarlError, FileNotFoundError) as err:

@@ -1,4 +1,4 @@
-"""Core sub-commands: ``tasks``, ``train``, ``record``, ``figure``, ``reproduce``.
+"""Core sub-commands: ``train``, ``record``, ``figure``, ``reproduce`` (``tasks``: :mod:`neurometarl.tasks.commands`).
 
 Contract (kept stable for outside scripts):
 
@@ -23,12 +23,9 @@ from .errors import CheckpointError, ConfigError
 
 
 def add_commands(subparsers) -> None:
-    p = subparsers.add_parser("tasks", help="list every task protocol with a one-line description")
-    p.set_defaults(func=_tasks)
-
     from .agents import TrainConfig
 
-    p = subparsers.add_parser("train", help="train a meta-RL agent with batched A2C",
+    p = subparsers.add_parser("train",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("task", help="task protocol (see `neurometarl tasks`)")
     p.add_argument("--out", required=True, help="output folder for checkpoint.pt, config.json, metrics.csv")
@@ -37,7 +34,7 @@ def add_commands(subparsers) -> None:
     add_dataclass_arguments(p, TrainConfig, skip={"task"})
     p.set_defaults(func=_train)
 
-    p = subparsers.add_parser("record", help="record a frozen session of a checkpoint or baseline as netCDF")
+    p = subparsers.add_parser("record")
     p.add_argument("subject", help="checkpoint path (file or folder) or baseline name: bayes-optimal, thompson, ucb, rw, random")
     p.add_argument("--task", required=True, help="task protocol (see `neurometarl tasks`)")
     p.add_argument("--episodes", type=int, default=300, help="number of test episodes")
@@ -49,14 +46,14 @@ def add_commands(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_record)
 
-    p = subparsers.add_parser("figure", help="draw figures from saved results or recordings")
+    p = subparsers.add_parser("figure")
     p.add_argument("name", help="an experiment name (redraw from its results folder) or 'regret' (plot recordings)")
     p.add_argument("inputs", nargs="*", help="for 'regret': recording files (.nc)")
     p.add_argument("--results", default=None, help="experiment results folder (default results/NAME)")
     p.add_argument("--out", default=None, help="for 'regret': output path stem (writes .png and .pdf)")
     p.set_defaults(func=_figure)
 
-    p = subparsers.add_parser("reproduce", help="the main job: run every paper experiment from shipped checkpoints")
+    p = subparsers.add_parser("reproduce")
     p.add_argument("--out", default="results", help="results folder")
     p.add_argument("--only", nargs="+", action="extend", default=None, metavar="NAME",
                    help="run only these experiments: --only fig1 sim2, --only fig1,sim2 or --only fig1 --only sim2")
@@ -79,15 +76,6 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip=()) -> No
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name))
         else:
             parser.add_argument(flag, dest=f.name, type=type(f.default), default=f.default, help=docs.get(f.name))
-
-
-def _tasks(args) -> int:
-    from .tasks import TASKS
-
-    width = max(map(len, TASKS))
-    for name, entry in TASKS.items():
-        print(f"{name:<{width}}  {entry.description}")
-    return 0
 
 
 def _train(args) -> int:

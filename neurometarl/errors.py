@@ -19,3 +19,7 @@ class CheckpointError(NeurometarlError):
 
 class TrainingDivergedError(NeurometarlError, RuntimeError):
     """Training produced a non-finite loss or parameters."""
+
+
+class WriteError(NeurometarlError, OSError):
+    """An output that cannot be written: a folder where a file goes, a full disk, a concurrent writer."""

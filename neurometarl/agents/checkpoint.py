@@ -17,6 +17,7 @@ import torch
 
 from .. import __version__
 from ..errors import CheckpointError
+from ..io import atomic_path, write_csv, write_json
 
 
 @dataclass
@@ -59,12 +60,11 @@ def save_checkpoint(out_dir: Path, agent, cfg, optimizer, generator, iteration: 
         "provenance": provenance,
     }
     path = out_dir / "checkpoint.pt"
-    tmp = out_dir / "checkpoint.pt.tmp"
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2))
-    pd.DataFrame(metrics).to_csv(out_dir / "metrics.csv", index=False)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    write_json(out_dir / "config.json", dataclasses.asdict(cfg))
+    write_json(out_dir / "provenance.json", provenance)
+    write_csv(pd.DataFrame(metrics), out_dir / "metrics.csv", index=False)
     return path
 
 
@@ -80,9 +80,8 @@ def save_snapshot(path: Path, agent, cfg, iteration: int, metrics: list[dict]) -
         "provenance": {"neurometarl_version": __version__, "seed": cfg.seed, "iteration": iteration, "snapshot": True,
                        "episodes": metrics[-1]["episodes"] if metrics else 0},
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 
@@ -101,6 +100,10 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         raise CheckpointError(f"{path} is not a readable neurometarl checkpoint ({type(err).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != "neurometarl-checkpoint-1":
         raise CheckpointError(f"{path} is not a neurometarl checkpoint (no 'format' marker)")
+    missing = [k for k in ("model_state", "config", "iteration", "metrics", "provenance") if k not in payload]
+    if missing:
+        raise CheckpointError(f"{path} is an incomplete checkpoint (no {', '.join(missing)}); retrain it with "
+                              "`neurometarl train TASK --out DIR`")
     config = config_from_dict(payload["config"])
     agent = build_agent(config)
     try:

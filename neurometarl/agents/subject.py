@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..errors import CheckpointError
 from .checkpoint import load_checkpoint
 from .network import RecurrentAgent
 
@@ -33,7 +35,18 @@ class AgentSubject:
                    description={"checkpoint": str(ckpt.path), "checkpoint_sha256": ckpt.sha256,
                                 "train_config": dataclasses.asdict(ckpt.config), "iteration": ckpt.iteration})
 
+    def check_task(self, task) -> None:
+        """Refuse a task whose observations or actions differ from the ones the network was trained on."""
+        trained = self._description.get("train_config", {}).get("task", "its training task")
+        for size in ("n_obs", "obs_shape", "n_actions"):
+            want, got = getattr(self.agent, size, None), getattr(task, size, None)
+            if want is not None and got is not None and tuple(np.atleast_1d(want)) != tuple(np.atleast_1d(got)):
+                raise CheckpointError(
+                    f"{self.name} was trained on {trained} ({size} {want}) and cannot play {task.name} "
+                    f"({size} {got}); record it on {trained} or a task with the same observations and actions")
+
     def reset(self, task, generator):
+        self.check_task(task)
         b, dev = task.batch_size, task.device
         self.n_actions = task.n_actions
         self.state = self.agent.initial_state(b)

@@ -86,7 +86,7 @@ def _nwb(args) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``units``, ``decode`` and ``nwb`` on the ``neurometarl`` command line."""
-    p = subparsers.add_parser("units", help="unit coding: per-unit regression / partial correlation on a recording")
+    p = subparsers.add_parser("units")
     p.add_argument("recording", help="recording (.nc) written by the lab")
     p.add_argument("--regressors", nargs="+", required=True,
                    help="regressor names: prev_action, prev_reward, prev_action_x_reward, action, reward, value@fixation, reward_prob[left]...")
@@ -101,7 +101,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the full result (netCDF)")
     p.set_defaults(func=_units)
 
-    p = subparsers.add_parser("decode", help="cross-validated linear decoding of a variable from units")
+    p = subparsers.add_parser("decode")
     p.add_argument("recording", help="recording (.nc) written by the lab")
     p.add_argument("--target", required=True, help="variable decoded (value, action, prev_reward, reward_prob[left]...)")
     p.add_argument("--period", nargs="+", help="period(s) at which activity is read (default: every period)")
@@ -114,7 +114,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the result (netCDF)")
     p.set_defaults(func=_decode)
 
-    p = subparsers.add_parser("nwb", help="export a recording to NWB, import it back, or validate an NWB file")
+    p = subparsers.add_parser("nwb")
     p.add_argument("action", choices=("export", "import", "validate"))
     p.add_argument("source", help="recording (.nc) to export, or NWB file to import/validate")
     p.add_argument("target", nargs="?", help="output path (.nwb for export, .nc for import)")

@@ -42,7 +42,7 @@ def _datasets(args) -> int:
 
 
 def add_commands(subparsers) -> None:
-    p = subparsers.add_parser("datasets", help="list the registered datasets (citation, licence, size, where); fetch or verify one")
+    p = subparsers.add_parser("datasets")
     p.add_argument("action", nargs="?", default="list", choices=("list", "fetch", "verify"),
                    help="list (default), fetch a dataset into the cache, or verify its files' SHA-256")
     p.add_argument("name", nargs="?", help="dataset name, for fetch and verify")

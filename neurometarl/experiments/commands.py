@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def add_commands(subparsers) -> None:
-    p = subparsers.add_parser("experiment", help="run one paper simulation end to end and write its scorecard")
+    p = subparsers.add_parser("experiment")
     p.add_argument("name", help="experiment name, e.g. fig1, sim1, sim2")
     p.add_argument("--out", default=None, help="output folder (default results/NAME)")
     p.add_argument("--retrain", action="store_true", help="train every seed from scratch instead of loading shipped checkpoints")

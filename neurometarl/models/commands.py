@@ -151,24 +151,24 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         if stages:
             p.add_argument("--stages", choices=("auto", "first", "both"), default=None, help="two-step: model second-stage choices?")
 
-    p = subparsers.add_parser("fit", help="fit a behavioural model to a trial table, recording or registered dataset")
+    p = subparsers.add_parser("fit")
     p.add_argument("model", help="model name (see 'neurometarl models'), e.g. rw, hybrid, mb, mf")
     p.add_argument("data", help="trial table (.csv/.tsv/.txt), recording (.nc) or registered dataset name (`neurometarl datasets`)")
     p.add_argument("--out", help="write one row per subject (parameters, nll, bic...) to FIT.csv or FIT.nc")
     common(p)
     p.set_defaults(func=_fit)
 
-    p = subparsers.add_parser("compare", help="fit several models to the same data and compare AIC/BIC (and CV likelihood)")
+    p = subparsers.add_parser("compare")
     p.add_argument("items", nargs="+", metavar="MODEL... DATA", help="model names, then the data")
     p.add_argument("--cv", type=int, default=None, metavar="FOLDS", help="also cross-validate, holding out whole sessions")
     p.add_argument("--out", help="write the comparison table to a CSV (and *_per_subject_bic.csv beside it)")
     common(p)
     p.set_defaults(func=_compare)
 
-    p = subparsers.add_parser("stay", help="two-step stay probabilities (mean over subjects) as JSON")
+    p = subparsers.add_parser("stay")
     p.add_argument("data", help="two-step trial table (.csv) with a 'transition' column, recording or registered dataset")
     p.add_argument("--episodes-as", choices=("subjects", "sessions"), default=None)
     p.set_defaults(func=_stay)
 
-    p = subparsers.add_parser("models", help="list behavioural models and the datasets they can read")
+    p = subparsers.add_parser("models")
     p.set_defaults(func=_models)

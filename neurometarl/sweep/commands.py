@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def add_commands(subparsers) -> None:
-    p = subparsers.add_parser("sweep", help="train, record and analyse a grid of (task, seed, options) on Dask")
+    p = subparsers.add_parser("sweep")
     p.add_argument("config", help="sweep config (.toml or .yaml); see docs/sweep.md")
     p.add_argument("--out", default=None, help="output folder (default results/sweep-<config name>)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
