@@ -9,12 +9,14 @@ exit code; an error a user can cause prints one line and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 
 from . import __version__
 from .errors import NeurometarlError
+from .io import check_output, claim
 
 #: sub-command → (module with ``add_commands``, one-line help), in help order
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -34,6 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "nwb": ("neurometarl.analysis.commands", "export a recording to NWB, import it back, or validate an NWB file"),
     "sweep": ("neurometarl.sweep.commands", "train, record and analyse a grid of (task, seed, options) on Dask"),
 }
+
+#: what ``--out`` names, per command that writes one
+OUTPUT_KIND = {**dict.fromkeys(("train", "reproduce", "experiment", "sweep"), "folder"),
+               **dict.fromkeys(("record", "fit", "compare", "units", "decode"), "file")}
 
 #: commands that read registered datasets, and so take ``--data-dir``
 DATA_COMMANDS = {"datasets", "fit", "compare", "stay", "lags", "experiment", "reproduce", "sweep"}
@@ -113,7 +119,11 @@ def _run(args) -> int:
 
         torch.set_num_threads(int(os.environ.get("NEUROMETARL_THREADS", "1")))
     try:
-        return int(args.func(args) or 0)
+        out = getattr(args, "out", None)
+        if out and args.command in OUTPUT_KIND:  # refuse a file where a folder goes (or the reverse) before any work
+            check_output(out, folder=OUTPUT_KIND[args.command] == "folder")
+        with claim(out) if out else contextlib.nullcontext():  # a second process writing the same --out is told at once
+            return int(args.func(args) or 0)
     except (NeurometarlError, FileNotFoundError) as err:
         print(f"neurometarl {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from .errors import WriteError
 
+#: paths this process holds a claim on (a second claim from the same process is a no-op, not a conflict)
+_HELD: set[Path] = set()
+
 
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -37,6 +40,10 @@ def claim(path: str | os.PathLike) -> Iterator[Path]:
     Raises :class:`WriteError` at once when another process holds it. The lock file is removed on release.
     """
     path = Path(path)
+    key = path.resolve()
+    if key in _HELD:
+        yield path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_name(f".{path.name}.lock")
     while True:
@@ -55,28 +62,28 @@ def claim(path: str | os.PathLike) -> Iterator[Path]:
         if same:
             break
         os.close(fd)
+    _HELD.add(key)
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield path
     finally:
+        _HELD.discard(key)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(lock)
         os.close(fd)
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, lock: bool = True) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; after the block, fsync it and rename it to ``path``.
-
-    ``lock=False`` when the caller already holds :func:`claim` on ``path``.
-    """
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; after the block, fsync it and rename it to ``path``
+    (holding :func:`claim` on ``path`` meanwhile)."""
     path = Path(path)
     if path.is_dir():
         raise WriteError(f"{path} is a folder; give a file path to write")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with claim(path) if lock else contextlib.nullcontext(path):
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with claim(path):
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
         os.close(fd)
         tmp = Path(name)
         try:

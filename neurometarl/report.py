@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .io import write_json, write_text
 
 TEMPLATE = "report.html.j2"  # package data in neurometarl/templates, read through importlib.resources
 #: packages whose versions the provenance table lists
@@ -70,7 +71,7 @@ def write_stage(out_dir: Path, config: dict, card: dict, elapsed_s: float) -> di
     stage = {"config": config, "elapsed_s": round(elapsed_s, 1),
              "finished": datetime.datetime.now().isoformat(timespec="seconds"),
              "checkpoint_sha256": checkpoint_hashes(card["checkpoints"])}
-    (out_dir / "stage.json").write_text(json.dumps(stage, indent=2))
+    write_json(out_dir / "stage.json", stage)
     return stage
 
 
@@ -257,6 +258,5 @@ def write_report(results: str | Path, names: list[str], *, skipped: dict[str, st
         sections=sections, skipped=skipped, provenance=provenance(),
         n_claims=sum(len(s["claims"]) for s in sections), n_pass=sum(s["n_pass"] for s in sections),
         elapsed_s=elapsed_s, created=datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"), version=__version__)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+    write_text(path, html)
     return path

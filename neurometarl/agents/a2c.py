@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, TrainingDivergedError
+from ..io import write_json
 from ..lab.session import sample_actions
 from ..seeding import make_generator
 from ..tasks import make_task, task_config
@@ -249,7 +250,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
 
         result.evaluation = evaluate(agent, cfg, cfg.eval_episodes, seed=cfg.seed + 10_000)
         if out_dir is not None:
-            (out_dir / "evaluation.json").write_text(json.dumps(result.evaluation, indent=2))
+            write_json(out_dir / "evaluation.json", result.evaluation)
     return result
 
 

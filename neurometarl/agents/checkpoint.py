@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import json
 import os
 import platform
 from dataclasses import dataclass

@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..errors import DataError
+from ..io import atomic_path
 
 
 def _load(path: str):
@@ -21,8 +21,8 @@ def _load(path: str):
 
 def _save(ds, out: str | None) -> None:
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        ds.to_netcdf(out)
+        with atomic_path(out) as tmp:
+            ds.to_netcdf(tmp)
         print(f"wrote {out}")
 
 

@@ -13,7 +13,6 @@ or trained with ``retrain=True``), runs the analysis, draws the figure and write
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import __version__
+from .. import io
 from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import checkpoints_dir
@@ -170,7 +170,7 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
 
 
 def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, default=_jsonable))
+    io.write_json(path, obj, default=_jsonable)
 
 
 def _jsonable(x):

@@ -15,6 +15,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from ..io import atomic_path
+
 #: colour per role, shared by every panel (seaborn 'colorblind' palette)
 PALETTE = sns.color_palette("colorblind")
 RC = {
@@ -38,5 +40,6 @@ def save_figure(fig, path_stem: str | os.PathLike) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")]
     for path in paths:
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp)
     return paths

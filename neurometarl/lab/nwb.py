@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import DataError
+from ..io import atomic_path
 
 __all__ = ["to_nwb", "from_nwb", "validate_nwb"]
 
@@ -208,11 +209,10 @@ def to_nwb(ds: xr.Dataset, path: str | os.PathLike, *, step_duration: float = 1.
                         description="xarray metadata of the neurometarl recording (dims, coords, attrs) as JSON, for from_nwb")
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".tmp-" + path.name)
-    with NWBHDF5IO(str(tmp), "w") as io:
-        io.write(nwbfile)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.unlink()  # NWBHDF5IO creates the file itself
+        with NWBHDF5IO(str(tmp), "w") as io:
+            io.write(nwbfile)
     return path
 
 

@@ -20,12 +20,17 @@ rpe           (episode, step)                    δ_t = r_t + γ·V_{t+1} − V_
 Optional: ``hidden`` and ``cell`` (episode, step, unit); the task's latents on (episode, trial, ...),
 e.g. ``reward_prob`` (episode, trial, arm). Step coordinates ``step_trial`` and ``step_period`` map
 steps to trials and periods. Provenance attrs: task, task_config (JSON), subject, subject_config
-(JSON), seed, gamma, neurometarl_version, created, schema_version.
+(JSON), seed, gamma, neurometarl_version, schema_version (no creation time: two recordings made with
+the same seed are identical, ``xr.testing.assert_identical`` included).
+
+On disk (:func:`save_recording`) a recording is netCDF-4 written through the atomic writer, and the
+global attribute ``write_complete`` is set as the writer's last step; :func:`load_recording` refuses a
+file without it (schema 2) or one HDF5 finds truncated, and opens the rest lazily: variables such as
+``hidden`` are read from disk only when an analysis uses them.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
 from pathlib import Path
 
@@ -34,8 +39,9 @@ import xarray as xr
 
 from .. import __version__
 from ..errors import DataError
+from ..io import atomic_path
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the write_complete marker on disk; no created attr
 
 REQUIRED = {
     "choice": ("episode", "trial"),
@@ -47,7 +53,8 @@ REQUIRED = {
     "rpe": ("episode", "step"),
 }
 OPTIONAL = {"hidden": ("episode", "step", "unit"), "cell": ("episode", "step", "unit")}
-REQUIRED_ATTRS = ("task", "task_config", "subject", "seed", "neurometarl_version", "created", "schema_version")
+REQUIRED_ATTRS = ("task", "task_config", "subject", "seed", "neurometarl_version", "schema_version")
+COMPLETE_ATTR = "write_complete"
 
 
 class RecordingSchemaError(DataError):
@@ -55,13 +62,9 @@ class RecordingSchemaError(DataError):
 
 
 def provenance(**attrs) -> dict:
-    """Provenance attrs common to everything neurometarl writes (version and creation time added)."""
+    """Provenance attrs common to everything neurometarl writes (the package version added)."""
     clean = {k: ("" if v is None else v) for k, v in attrs.items()}
-    return {
-        "neurometarl_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        **clean,
-    }
+    return {"neurometarl_version": __version__, **clean}
 
 
 def validate_recording(ds: xr.Dataset) -> xr.Dataset:
@@ -88,25 +91,38 @@ def validate_recording(ds: xr.Dataset) -> xr.Dataset:
 
 
 def save_recording(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Validate and write ``ds`` as netCDF (written to a temporary name, then renamed)."""
+    """Validate and write ``ds`` as netCDF-4 through the atomic writer, marking it complete last."""
+    import netCDF4
+
     validate_recording(ds)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    ds.to_netcdf(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4")
+        with netCDF4.Dataset(tmp, "a") as handle:  # the last step: a file without it never finished
+            handle.setncattr(COMPLETE_ATTR, 1)
     return path
 
 
-def load_recording(path: str | os.PathLike) -> xr.Dataset:
-    """Read and validate a recording written by :func:`save_recording`."""
+def load_recording(path: str | os.PathLike, *, lazy: bool = True) -> xr.Dataset:
+    """Open and validate a recording written by :func:`save_recording`.
+
+    ``lazy`` (default): variables are read from disk when used, so commands that need only choices and
+    rewards never load unit activity; ``lazy=False`` reads everything now.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no recording at {path}")
+    if path.stat().st_size == 0:
+        raise RecordingSchemaError(f"{path} is empty (0 bytes): an interrupted write from an older version? Record it again")
     try:
-        ds = xr.load_dataset(path)
-    except Exception as err:  # netCDF/HDF5 raise many types for a damaged file
-        raise RecordingSchemaError(f"{path} is not a readable netCDF recording ({type(err).__name__}: {err})") from None
+        ds = xr.open_dataset(path) if lazy else xr.load_dataset(path)
+    except Exception as err:  # netCDF/HDF5 raise many types for a damaged or truncated file
+        raise RecordingSchemaError(f"{path} is not a readable netCDF recording, or is truncated "
+                                   f"({type(err).__name__}: {err}); record it again") from None
+    complete = ds.attrs.pop(COMPLETE_ATTR, None)
+    if complete is None and str(ds.attrs.get("schema_version", "")) not in ("", "1"):
+        ds.close()
+        raise RecordingSchemaError(f"{path} lacks its '{COMPLETE_ATTR}' marker: its writer did not finish; record it again")
     for var in ds.variables.values():  # netCDF stores a one-element attribute array as a scalar
         if "flag_values" in var.attrs:
             var.attrs["flag_values"] = np.atleast_1d(var.attrs["flag_values"])

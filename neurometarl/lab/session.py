@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import torch
@@ -40,6 +41,17 @@ def _run_batch(subject: Subject, task: Task, generator: torch.Generator) -> dict
     return {key: torch.stack(values, 1).numpy() for key, values in steps.items()}  # (batch, step, ...)
 
 
+def _check_size(n_episodes: int, task, n_units: int) -> None:
+    """Refuse a recording that would not fit in half of this machine's memory, before it starts."""
+    per_step = 4 * (2 * n_units + 2 * task.n_actions + 8)  # hidden + cell, policy, and the per-step scalars (bytes)
+    need = n_episodes * task.n_steps * per_step
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if need > memory / 2:
+        raise ConfigError(f"{n_episodes:,} episodes of {task.name} would need about {need / 1e9:,.1f} GB in memory "
+                          f"(this machine has {memory / 1e9:.0f} GB); record at most {int(memory / 2 / need * n_episodes):,} "
+                          "episodes at a time (several recordings with different seeds)")
+
+
 def record_session(
     subject: Subject,
     task: str | Task,
@@ -68,6 +80,10 @@ def record_session(
     if n_episodes < 1:
         raise ConfigError(f"n_episodes must be >= 1, got {n_episodes}")
     name, config = (task, task_config(task)) if isinstance(task, str) else (task.name, task.config)
+    probe = make_task(name, 1, device, config=config)
+    if hasattr(subject, "check_task"):  # a network trained on other observations fails here, not mid-session
+        subject.check_task(probe)
+    _check_size(n_episodes, probe, len(getattr(subject, "unit_names", None) or ()))
     attrs = {**getattr(subject, "recording_attrs", {}), **attrs}  # e.g. a perturbed subject's perturbations
     generator = make_generator(seed, device)
     chunks = []

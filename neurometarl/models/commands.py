@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import ConfigError, DataError
+from ..io import atomic_path, write_csv
 from .base import FIT_METHODS
 
 
@@ -81,8 +82,7 @@ def _save_fit(model, out: str) -> None:
     path = Path(out)
     fits = model.subject_fits_.reset_index()
     if path.suffix == ".csv":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fits.to_csv(path, index=False)
+        write_csv(fits, path, index=False)
     elif path.suffix == ".nc":
         ds = xr.Dataset.from_dataframe(model.subject_fits_.assign(converged=model.subject_fits_["converged"].astype(int)))
         for name in model.params_se_.columns:
@@ -91,8 +91,8 @@ def _save_fit(model, out: str) -> None:
             ds[f"{name}_se"].attrs.update(long_name=f"standard error of {name}", units="1")
         ds["subject"] = ds["subject"].astype(str)
         ds.attrs.update(model=model.name, hyperparameters=json.dumps({k: repr(v) for k, v in model.get_params().items()}))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ds.to_netcdf(path)
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp)
     else:
         raise ConfigError(f"--out must end in .csv or .nc, got {out!r}")
 
@@ -111,9 +111,8 @@ def _compare(args) -> int:
     print(f"\nbest by BIC: {summary.index[0]}")
     if args.out:
         path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        summary.to_csv(path)
-        per_subject.to_csv(path.with_name(path.stem + "_per_subject_bic.csv"))
+        write_csv(summary, path)
+        write_csv(per_subject, path.with_name(path.stem + "_per_subject_bic.csv"))
         print(f"wrote {path}")
     return 0
 

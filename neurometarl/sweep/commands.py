@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
 from pathlib import Path
+
+from ..io import write_json
 
 
 def add_commands(subparsers) -> None:
@@ -99,7 +100,5 @@ def _group(config, out: Path, model: str | None) -> None:
         if fit is not None:
             line += f"; hierarchical {model} fit, group mean " + ", ".join(f"{k} {v:.3f}" for k, v in report[task]["fit"]["group_mean"].items())
         print(line)
-    tmp = out / "group.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2))
-    os.replace(tmp, out / "group.json")
+    write_json(out / "group.json", report)
     print(f"group analyses: {out / 'group.json'}")

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from ..io import write_json
 from .config import RunSpec
 
 RESULT = "result.json"
@@ -67,9 +68,7 @@ def run_one(spec: RunSpec, out: str) -> dict:
         "wall_s": round(time.perf_counter() - started, 3),
         "cpu_s": round(time.process_time() - cpu_started, 3),  # CPU time of the worker process during the run
     }
-    tmp = partial / (RESULT + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, partial / RESULT)
+    write_json(partial / RESULT, result)
     try:
         os.replace(partial, final)  # the commit: the run folder appears whole, or not at all
     except OSError:  # another copy of this run landed first (e.g. Dask re-ran it): keep that one

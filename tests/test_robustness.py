@@ -1,0 +1,143 @@
+"""Faults a user meets: concurrent writers, a full disk, a kill mid-write, truncated and empty files,
+outputs of the wrong kind, a checkpoint used on another task; and the start-up of the command line."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from neurometarl import io
+from neurometarl.cli import main
+from neurometarl.errors import WriteError
+from neurometarl.lab import load_recording, record_session, save_recording
+from neurometarl.lab.schema import RecordingSchemaError
+from neurometarl.models import make_baseline
+
+ROOT = Path(__file__).resolve().parents[1]
+FIG1 = ROOT / "datasets" / "checkpoints" / "fig1" / "correlated" / "seed0"
+
+
+@pytest.fixture(scope="module")
+def recording():
+    return record_session(make_baseline("bayes-optimal"), "bandit-fixed", 20, seed=1, progress=False)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "table.csv"
+    io.write_text(target, "old\n")
+    with pytest.raises(KeyboardInterrupt), io.atomic_path(target) as tmp:
+        tmp.write_text("half of the new")
+        raise KeyboardInterrupt  # a kill between the first and the last byte
+    assert target.read_text() == "old\n" and leftovers(tmp_path) == []
+
+
+def test_full_disk_is_one_line_and_leaves_nothing(tmp_path, recording, monkeypatch, capsys):
+    def full(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"\x89HDF partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
+    with pytest.raises(WriteError, match=r"no space left on the device writing .*rec\.nc.*nothing was written"):
+        save_recording(recording, tmp_path / "rec.nc")
+    assert list(tmp_path.iterdir()) == []
+    assert main(["record", "random", "--task", "bandit-fixed", "--episodes", "3", "--out", str(tmp_path / "r.nc"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neurometarl record: error: no space left") and "\n" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_writers_to_one_path_end_with_one_complete_file(tmp_path):
+    """Three processes record to one --out at once: one writes it whole, the others are told why (exit 2)."""
+    out = tmp_path / "rec.nc"
+    command = [sys.executable, "-m", "neurometarl.cli", "record", "bayes-optimal", "--task", "bandit-fixed",
+               "--episodes", "400", "--seed", "{seed}", "--out", str(out), "--quiet"]
+    procs = [subprocess.Popen([c.format(seed=s) for c in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for s in range(3)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes[0] == 0, results
+    for code, err in results:
+        assert code == 0 or (code == 2 and "is being written by another process" in err), results
+    ds = load_recording(out)
+    assert ds.sizes["episode"] == 400 and int(ds.attrs["seed"]) in (0, 1, 2)
+    assert leftovers(tmp_path) == []
+
+
+def test_claim_is_refused_while_another_process_holds_it(tmp_path):
+    target = tmp_path / "x.json"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from neurometarl.io import claim\n"
+        f"with claim({str(target)!r}):\n    print('held', flush=True); time.sleep(30)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(WriteError, match=rf"x\.json is being written by another process \(pid {holder.pid}\)"):
+            io.write_json(target, {"a": 1})
+    finally:
+        holder.kill()
+        holder.wait()
+    io.write_json(target, {"a": 1})  # the dead holder's lock is free again
+    assert target.read_text().startswith("{")
+
+
+def test_truncated_empty_and_unmarked_recordings_are_refused(tmp_path, recording):
+    path = save_recording(recording, tmp_path / "rec.nc")
+    data = path.read_bytes()
+    (tmp_path / "cut.nc").write_bytes(data[: len(data) // 2])
+    with pytest.raises(RecordingSchemaError, match="truncated"):
+        load_recording(tmp_path / "cut.nc")
+    (tmp_path / "empty.nc").write_bytes(b"")
+    with pytest.raises(RecordingSchemaError, match="empty"):
+        load_recording(tmp_path / "empty.nc")
+    recording.to_netcdf(tmp_path / "unmarked.nc")  # written without the writer's last step
+    with pytest.raises(RecordingSchemaError, match="write_complete"):
+        load_recording(tmp_path / "unmarked.nc")
+
+
+def test_recordings_open_lazily_and_same_seed_recordings_are_identical(tmp_path):
+    agent = pytest.importorskip("neurometarl.agents").AgentSubject.from_checkpoint(FIG1)
+    a = record_session(agent, "bandit-fixed", 30, seed=4, progress=False)
+    b = record_session(agent, "bandit-fixed", 30, seed=4, progress=False)
+    xr.testing.assert_identical(a, b)
+    loaded = load_recording(save_recording(a, tmp_path / "a.nc"))
+    assert not loaded["hidden"].variable._in_memory  # unit activity stays on disk until an analysis reads it
+    xr.testing.assert_identical(loaded.load(), a)
+
+
+def test_outputs_of_the_wrong_kind_are_refused_before_any_work(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    cases = [["record", "random", "--task", "bandit-fixed", "--out", str(tmp_path)],
+             ["train", "bandit-fixed", "--out", str(tmp_path / "file")],
+             ["experiment", "fig1", "--out", str(tmp_path / "file")]]
+    for argv in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and ("is an existing folder" in err or "is an existing file" in err), err
+
+
+def test_checkpoint_on_another_task_names_both(capsys, tmp_path):
+    assert main(["record", str(FIG1), "--task", "twostep", "--episodes", "2", "--out", str(tmp_path / "r.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "trained on bandit-correlated (n_obs 1) and cannot play twostep (n_obs 5)" in err and err.count("\n") == 1
+
+
+def test_help_and_tasks_answer_without_importing_torch():
+    for argv, expected in ((["--help"], "train a meta-RL agent"), (["tasks"], "bandit-correlated")):
+        started = time.perf_counter()
+        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "neurometarl.cli", *argv],
+                             capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        assert run.returncode == 0 and expected in run.stdout
+        imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if "|" in line}
+        assert "torch" not in imported and "pandas" not in imported, argv
+        assert time.perf_counter() - started < 5  # generous: the bound that matters is 'no torch' (< 1 s idle)
