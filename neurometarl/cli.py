@@ -15,7 +15,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import NeurometarlError
+from .errors import ConfigError, NeurometarlError
 from .io import check_output, claim
 
 #: sub-command → (module with ``add_commands``, one-line help), in help order
@@ -65,6 +65,20 @@ class _Subparsers:
         return parser
 
 
+def count(minimum: int):
+    """An argparse type: an integer of at least ``minimum``, with a message naming the bound."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
 def _command(argv: list[str]) -> str | None:
     """The sub-command named in ``argv`` (its first word that is not an option), or ``None``."""
     word = next((a for a in argv if not a.startswith("-")), None)
@@ -111,6 +125,25 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["NEUROMETARL_DATA"] = data_env
 
 
+#: exceptions from libraries that only bad input causes (a file that is empty, not text, not a table...)
+USER_ERRORS = (OSError, UnicodeDecodeError)
+USER_ERROR_MODULES = ("pandas.errors", "json.decoder", "yaml")
+
+
+def _user_error(err: BaseException) -> bool:
+    return isinstance(err, USER_ERRORS) or type(err).__module__.startswith(USER_ERROR_MODULES)
+
+
+def _check_device(device: str | None) -> None:
+    if device and device != "cpu":
+        import torch
+
+        if not device.startswith("cuda") or not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: " + ("this torch has no CUDA device (a CPU build, or no GPU); use "
+                              "--device cpu, or install a CUDA build of torch (docs/install.md)"
+                              if device.startswith("cuda") else "use cpu or cuda"))
+
+
 def _run(args) -> int:
     # 48-unit networks gain nothing from intra-op threads, and spin-waiting threads slow everything
     # badly when the cores are shared; NEUROMETARL_THREADS raises it (e.g. for wide networks or GPUs).
@@ -119,13 +152,19 @@ def _run(args) -> int:
 
         torch.set_num_threads(int(os.environ.get("NEUROMETARL_THREADS", "1")))
     try:
+        _check_device(getattr(args, "device", None))
         out = getattr(args, "out", None)
         if out and args.command in OUTPUT_KIND:  # refuse a file where a folder goes (or the reverse) before any work
             check_output(out, folder=OUTPUT_KIND[args.command] == "folder")
         with claim(out) if out else contextlib.nullcontext():  # a second process writing the same --out is told at once
             return int(args.func(args) or 0)
-    except (NeurometarlError, FileNotFoundError) as err:
-        print(f"neurometarl {args.command}: error: {err}", file=sys.stderr)
+    except Exception as err:  # the error boundary: what a user can cause is one line and exit 2
+        if not (isinstance(err, NeurometarlError) or _user_error(err)):
+            raise  # a bug: keep the traceback for the report
+        message = " ".join(str(err).split()) or type(err).__name__
+        if not isinstance(err, NeurometarlError):
+            message = f"{message} ({type(err).__name__})"
+        print(f"neurometarl {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"neurometarl {args.command}: interrupted", file=sys.stderr)

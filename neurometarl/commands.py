@@ -24,6 +24,7 @@ from .errors import CheckpointError, ConfigError
 
 def add_commands(subparsers) -> None:
     from .agents import TrainConfig
+    from .cli import count
 
     p = subparsers.add_parser("train",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -37,8 +38,8 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("record")
     p.add_argument("subject", help="checkpoint path (file or folder) or baseline name: bayes-optimal, thompson, ucb, rw, random")
     p.add_argument("--task", required=True, help="task protocol (see `neurometarl tasks`)")
-    p.add_argument("--episodes", type=int, default=300, help="number of test episodes")
-    p.add_argument("--seed", type=int, default=0, help="seed for episodes and choices")
+    p.add_argument("--episodes", type=count(1), default=300, help="number of test episodes")
+    p.add_argument("--seed", type=count(0), default=0, help="seed for episodes and choices")
     p.add_argument("--out", required=True, help="output netCDF file")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="baseline parameter, e.g. --param alpha=0.2 (repeatable)")
@@ -60,7 +61,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--retrain", action="store_true", help="train every agent from scratch")
     p.add_argument("--force", action="store_true",
                    help="re-run experiments whose folder already holds a finished run with the same configuration")
-    p.add_argument("--seed", type=int, default=0, help="seed for the test sessions")
+    p.add_argument("--seed", type=count(0), default=0, help="seed for the test sessions")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_reproduce)
 
@@ -114,8 +115,11 @@ def make_subject(name: str, params: list[str] | dict | None = None, device: str 
             kv[key] = _parse_value(value)
         try:
             return make_baseline(name, **kv)
-        except TypeError as err:
-            raise ConfigError(f"bad parameter for baseline {name!r}: {err}") from None
+        except TypeError:
+            import inspect
+
+            raise ConfigError(f"bad --param for baseline {name!r} ({', '.join(f'{k}={v!r}' for k, v in kv.items())}); "
+                              f"it takes {inspect.signature(BASELINES[name]) or '(no parameters)'}") from None
     if params:
         raise ConfigError("--param applies to baselines only, not checkpoints")
     if not Path(name).exists():
@@ -168,7 +172,12 @@ def _figure(args) -> int:
         results = Path(args.results or f"results/{args.name}")
         if not (results / "numbers.json").is_file():
             raise ConfigError(f"no numbers.json in {results}; run `neurometarl experiment {args.name}` first")
-        paths = exp.plot(json.loads((results / "numbers.json").read_text()), results)
+        try:
+            numbers = json.loads((results / "numbers.json").read_text())
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{results / 'numbers.json'} is not valid JSON ({err}); run `neurometarl experiment "
+                              f"{args.name} --out {results}` again") from None
+        paths = exp.plot(numbers, results)
     print("\n".join(str(p) for p in paths))
     return 0
 

@@ -141,3 +141,69 @@ def test_help_and_tasks_answer_without_importing_torch():
         imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if "|" in line}
         assert "torch" not in imported and "pandas" not in imported, argv
         assert time.perf_counter() - started < 5  # generous: the bound that matters is 'no torch' (< 1 s idle)
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, recording):
+    d = tmp_path_factory.mktemp("bad")
+    (d / "empty.csv").write_text("")
+    (d / "header.csv").write_text("subject,trial,choice,reward\n")
+    (d / "wrong.csv").write_text("a,b\n1,2\n")
+    (d / "garbage.pt").write_text("garbage")
+    (d / "x.nwb").write_text("not nwb")
+    (d / "adir").mkdir()
+    (d / "res").mkdir()
+    (d / "res" / "numbers.json").write_text("")
+    (d / "bad.yaml").write_text("tasks: [bandit-fixed\n")
+    save_recording(recording, d / "rec.nc")
+    return d
+
+
+#: command → bad inputs (placeholders: {d} the folder of bad files, {ck} a shipped checkpoint) and the
+#: words the one-line message must contain
+BAD_INPUTS = {
+    "train": [("train nosuch --out {d}/t", "unknown task 'nosuch'"),
+              ("train bandit-fixed --out {d}/t --train-episodes 0", "train_episodes=0"),
+              ("train bandit-fixed --out {d}/t --device cuda", "--device cuda"),
+              ("train bandit-fixed --out {d}/t --task-options notjson", "task_options must be a JSON object"),
+              ("train bandit-fixed --out {d}/empty.csv", "is an existing file")],
+    "record": [("record nosuch --task bandit-fixed --out {d}/r.nc", "neither a checkpoint path nor a baseline"),
+               ("record {ck} --task bandit-fixed --episodes 0 --out {d}/r.nc", "--episodes: must be at least 1"),
+               ("record {ck} --task bandit-fixed --seed -3 --out {d}/r.nc", "--seed: must be at least 0"),
+               ("record {d}/garbage.pt --task bandit-fixed --out {d}/r.nc", "not a readable neurometarl checkpoint"),
+               ("record {d}/adir --task bandit-fixed --out {d}/r.nc", "no checkpoint at"),
+               ("record rw --task bandit-fixed --param alpha=abc --out {d}/r.nc", "bad --param for baseline 'rw'"),
+               ("record {ck} --task twostep --out {d}/r.nc", "cannot play twostep"),
+               ("record {ck} --task bandit-fixed --episodes 1000000000000 --out {d}/r.nc", "GB in memory"),
+               ("record random --task bandit-fixed --out {d}/adir", "is an existing folder")],
+    "fit": [("fit rw {d}/empty.csv", "EmptyDataError"), ("fit rw {d}/header.csv", "has no rows"),
+            ("fit rw {d}/wrong.csv", "lacks required column"), ("fit nosuch {d}/header.csv", "unknown model"),
+            ("fit rw {d}/nothing.csv", "neither a file nor a registered dataset"), ("fit rw {d}/rec.nc --out {d}/adir", "existing folder")],
+    "compare": [("compare rw {d}/empty.csv", "EmptyDataError"), ("compare rw rw-lapse {d}/header.csv --cv 1", "--cv: must be at least 2")],
+    "stay": [("stay {d}/wrong.csv", "lacks required column"), ("stay {d}/empty.csv", "EmptyDataError")],
+    "units": [("units {d}/x.nwb --regressors value", "not a readable netCDF recording"),
+              ("units {d}/rec.nc --regressors value --shuffles -1", "--shuffles: must be at least 0")],
+    "decode": [("decode {d}/rec.nc --target value --folds 1", "--folds: must be at least 2"),
+               ("decode {d}/empty.csv --target value", "empty")],
+    "nwb": [("nwb validate {d}/x.nwb", "is not an NWB file"), ("nwb validate {d}/nothing.nwb", "no NWB file")],
+    "figure": [("figure fig1 --results {d}/res", "is not valid JSON"), ("figure regret", "needs recording files"),
+               ("figure nosuch", "unknown experiment")],
+    "experiment": [("experiment nosuch", "unknown experiment"), ("experiment fig1 --seeds 0", "--seeds: must be at least 1"),
+                   ("experiment fig1 --retrain --scale 0 --out {d}/e", "scale must be in (0, 1]")],
+    "reproduce": [("reproduce --only nosuch --out {d}/rp", "unknown experiment")],
+    "sweep": [("sweep {d}/bad.yaml", "cannot parse sweep config"), ("sweep {d}/none.yaml", "no sweep config"),
+              ("sweep {d}/empty.csv", "must end in .toml, .yaml or .yml")],
+    "datasets": [("datasets verify nosuch", "unknown dataset"), ("datasets fetch", "needs a dataset name")],
+}
+
+
+@pytest.mark.parametrize("command,argv,words", [(c, a, w) for c, cases in BAD_INPUTS.items() for a, w in cases])
+def test_bad_input_is_one_line_and_exit_2(command, argv, words, bad_files, capsys):
+    try:
+        code = main(argv.format(d=bad_files, ck=FIG1).split())
+    except SystemExit as exit_:  # argparse's own check of an option's value
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith(("neurometarl", "usage")), err
+

@@ -59,6 +59,8 @@ def _decode(args) -> int:
         print(frame.to_string(float_format=lambda v: f"{v:.3f}"))
     else:
         print(f"score {float(result['score_mean']):.3f}  chance {float(result['chance']):.3f}  p {float(result['p_value']):.3g}")
+    if "caveat" in result.attrs:
+        print(f"note: {result.attrs['caveat']}")
     _save(result, args.out)
     return 0
 
@@ -86,6 +88,8 @@ def _nwb(args) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``units``, ``decode`` and ``nwb`` on the ``neurometarl`` command line."""
+    from ..cli import count
+
     p = subparsers.add_parser("units")
     p.add_argument("recording", help="recording (.nc) written by the lab")
     p.add_argument("--regressors", nargs="+", required=True,
@@ -96,8 +100,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("ols", "spearman", "pearson"), default="ols", help="OLS coefficients or partial correlations")
     p.add_argument("--correction", choices=("bonferroni", "fdr", "none"), default="bonferroni", help="multiple-comparison correction over units")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    p.add_argument("--shuffles", type=int, default=0, help="episode-shift shuffles for a null (adds p_shuffle)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the shuffles")
+    p.add_argument("--shuffles", type=count(0), default=0, help="episode-shift shuffles for a null (adds p_shuffle)")
+    p.add_argument("--seed", type=count(0), default=0, help="seed for the shuffles")
     p.add_argument("--out", help="write the full result (netCDF)")
     p.set_defaults(func=_units)
 
@@ -108,9 +112,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--by", choices=("period", "step"), default="period", help="one decoder per period or per step")
     p.add_argument("--var", default="hidden", help="unit variable (hidden or cell)")
     p.add_argument("--kind", choices=("auto", "regression", "classification"), default="auto", help="ridge (R²) or logistic (accuracy)")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (grouped by episode)")
-    p.add_argument("--shuffles", type=int, default=20, help="label shuffles for the chance level")
-    p.add_argument("--seed", type=int, default=0, help="seed for folds and shuffles")
+    p.add_argument("--folds", type=count(2), default=5, help="cross-validation folds (grouped by episode)")
+    p.add_argument("--shuffles", type=count(0), default=20, help="label shuffles for the chance level")
+    p.add_argument("--seed", type=count(0), default=0, help="seed for folds and shuffles")
     p.add_argument("--out", help="write the result (netCDF)")
     p.set_defaults(func=_decode)
 

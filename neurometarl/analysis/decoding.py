@@ -165,7 +165,15 @@ def decode(ds: xr.Dataset, target: str | xr.DataArray | np.ndarray, *, var: str 
         raise DataError(f"shuffle must be 'episode' or 'sample', got {shuffle!r}")
     if n_shuffles < 0:
         raise DataError(f"n_shuffles must be >= 0, got {n_shuffles}")
+    if n_splits < 2:
+        raise DataError(f"n_splits must be >= 2 for cross-validation, got {n_splits}")
     A, y, chosen = _samples(ds, target, var, period, by, trials, latents, target_period)
+    if not np.isfinite(A.values).all():
+        bad = A.notnull().all([d for d in A.dims if d != "unit"]) if "unit" in A.dims else None
+        units = [] if bad is None else [str(u) for u in A["unit"].values[~bad.values]][:5]
+        raise DataError(f"the unit activity {getattr(var, 'name', var)!r} has NaN or infinite values"
+                        + (f" (units {', '.join(units)}…)" if units else "")
+                        + "; drop those units or episodes first, e.g. ds.dropna('unit')")
     yv = y.values  # (episode, trial)
     valid = np.isfinite(yv)
     if not valid.any():
@@ -251,6 +259,10 @@ def decode(ds: xr.Dataset, target: str | xr.DataArray | np.ndarray, *, var: str 
     out.attrs = {"analysis": "decode", "target": str(y.name), "kind": kind, "metric": metric, "by": by,
                  "n_splits": int(n_splits), "n_shuffles": int(n_shuffles), "shuffle": shuffle,
                  "alpha": float(alpha), "C": float(C), "source_subject": str(ds.attrs.get("subject", ""))}
+    if str(y.name) == "value" and isinstance(var, str) and var in ("hidden", "cell"):
+        out.attrs["caveat"] = ("a network's value is a linear readout of its hidden units, so decoding it from them "
+                               "scores R² ≈ 1 by construction; decode a quantity the network does not output (a "
+                               "model's value, reward_prob, an RPE) to test what the units represent")
     return out
 
 

@@ -139,6 +139,10 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
                    seed: int = 0, progress: bool = True, scale: float = 1.0) -> dict:
     """Run experiment ``name`` end to end; returns the scorecard (also written to ``out_dir``)."""
     exp = get_experiment(name)
+    if n_seeds is not None and n_seeds < 1:
+        raise ConfigError(f"n_seeds must be >= 1 (or None for the experiment's {exp.n_seeds}), got {n_seeds}")
+    if not 0 < scale <= 1:
+        raise ConfigError(f"scale must be in (0, 1] (a fraction of the training budget), got {scale}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_seeds = n_seeds or exp.n_seeds

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 
 def add_commands(subparsers) -> None:
+    from ..cli import count
+
     p = subparsers.add_parser("experiment")
     p.add_argument("name", help="experiment name, e.g. fig1, sim1, sim2")
     p.add_argument("--out", default=None, help="output folder (default results/NAME)")
     p.add_argument("--retrain", action="store_true", help="train every seed from scratch instead of loading shipped checkpoints")
-    p.add_argument("--seeds", type=int, default=None, help="number of replicas (default: the experiment's, usually 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the test sessions")
+    p.add_argument("--seeds", type=count(1), default=None, help="number of replicas (default: the experiment's, usually 8)")
+    p.add_argument("--seed", type=count(0), default=0, help="seed for the test sessions")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the training budget with --retrain (quick checks)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_experiment)

@@ -278,6 +278,9 @@ def validate_nwb(path: str | os.PathLike) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no NWB file at {path}")
-    result = validate(path=str(path))
+    try:
+        result = validate(path=str(path))
+    except (ValueError, OSError) as err:  # not HDF5 at all, or not NWB
+        raise DataError(f"{path} is not an NWB file ({str(err).splitlines()[0]})") from None
     errors = result[0] if isinstance(result, tuple) else result
     return [str(e) for e in errors]

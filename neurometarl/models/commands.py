@@ -141,10 +141,12 @@ def _models(args) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from ..cli import count
+
     def common(p, stages=True):
         p.add_argument("--method", choices=FIT_METHODS, default="ml", help="ml, map (default priors) or eb (hierarchical empirical Bayes)")
-        p.add_argument("--n-starts", type=int, default=5, help="optimisation starts per subject (default 5)")
-        p.add_argument("--seed", type=int, default=0, help="random starts and CV folds")
+        p.add_argument("--n-starts", type=count(1), default=5, help="optimisation starts per subject (default 5)")
+        p.add_argument("--seed", type=count(0), default=0, help="random starts and CV folds")
         p.add_argument("--episodes-as", choices=("subjects", "sessions"), default=None,
                        help="for a recording: episodes are subjects, or sessions of one subject (default: by its subject coordinate)")
         if stages:
@@ -159,7 +161,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("compare")
     p.add_argument("items", nargs="+", metavar="MODEL... DATA", help="model names, then the data")
-    p.add_argument("--cv", type=int, default=None, metavar="FOLDS", help="also cross-validate, holding out whole sessions")
+    p.add_argument("--cv", type=count(2), default=None, metavar="FOLDS", help="also cross-validate, holding out whole sessions")
     p.add_argument("--out", help="write the comparison table to a CSV (and *_per_subject_bic.csv beside it)")
     common(p)
     p.set_defaults(func=_compare)

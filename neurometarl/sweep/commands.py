@@ -12,12 +12,14 @@ from ..io import write_json
 
 
 def add_commands(subparsers) -> None:
+    from ..cli import count
+
     p = subparsers.add_parser("sweep")
     p.add_argument("config", help="sweep config (.toml or .yaml); see docs/sweep.md")
     p.add_argument("--out", default=None, help="output folder (default results/sweep-<config name>)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: start a LocalCluster)")
-    p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: cores, at most the runs)")
+    p.add_argument("--workers", type=count(1), default=None, help="LocalCluster worker processes (default: cores, at most the runs)")
     p.add_argument("--device", default=None, help="cpu or cuda for every run (default: the config's, else cpu)")
     p.add_argument("--no-group", action="store_true", help="skip the group analyses after the runs")
     p.add_argument("--fit", default=None, metavar="MODEL",
