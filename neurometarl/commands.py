@@ -160,7 +160,9 @@ def _figure(args) -> int:
         curves = {}
         for path in args.inputs:
             ds = load_recording(path)
-            curves[f"{ds.attrs['subject']} ({Path(path).stem})"] = {k: v.values for k, v in regret_curve(ds).items()}
+            subject = str(ds.attrs["subject"])  # a baseline's name, or a checkpoint's path (then the file names it)
+            label = Path(path).stem if "/" in subject or subject.endswith(".pt") else f"{subject} ({Path(path).stem})"
+            curves[label] = {k: v.values for k, v in regret_curve(ds).items()}
         with use_style():
             fig, ax = plt.subplots(figsize=(5, 3.5))
             plot_regret(curves, ax=ax)

@@ -52,7 +52,7 @@ def test_quickstart_runs_train_record_analyse_figure(tmp_path):
 
 
 def test_add_a_task_example_registers_and_records(tmp_path):
-    (example,) = python_blocks("add-a-task.md")
+    example = next(b for b in python_blocks("add-a-task.md") if "record_session" in b)  # the complete example
     result = run_snippet(example + "\nassert 'bandit-midswap' in __import__('neurometarl.tasks').tasks.TASKS\n", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "'episode': 50, 'trial': 40" in result.stdout

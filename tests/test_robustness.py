@@ -207,3 +207,86 @@ def test_bad_input_is_one_line_and_exit_2(command, argv, words, bad_files, capsy
     assert code == 2 and words in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith(("neurometarl", "usage")), err
 
+
+
+PLUGIN = '''
+import torch
+from dataclasses import dataclass
+from neurometarl.tasks import TaskConfig
+from neurometarl.tasks.bandits import BanditTask
+
+
+@dataclass(frozen=True)
+class SwapConfig(TaskConfig):
+    n_trials: int = 20
+
+
+class SwapTask(BanditTask):
+    description = "plugin bandit"
+    citation = "a test plugin"
+
+    def _reset(self):
+        self.probs = torch.tensor([0.2, 0.8]).expand(self.batch_size, 2).clone()
+
+    def _step(self, action):
+        return (self.uniform(self.batch_size) < self.probs.gather(1, action[:, None])[:, 0]).float()
+
+    def _observe(self):
+        return torch.ones(self.batch_size, 1), {**self._timing(), "reward_prob": self.probs.clone()}
+
+
+def register_tasks(register):
+    register("plugin-swap", SwapTask, SwapConfig(), "a bandit from an installed package's entry point")
+'''
+
+
+def test_a_package_adds_tasks_that_every_command_sees(tmp_path):
+    site = tmp_path / "site"
+    (site / "swap_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "swap_plugin.py").write_text(PLUGIN)
+    (site / "swap_plugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: swap-plugin\nVersion: 0.1\n")
+    (site / "swap_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[neurometarl.tasks]\nswap = swap_plugin:register_tasks\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    cli = [sys.executable, "-m", "neurometarl.cli"]
+    listed = subprocess.run([*cli, "tasks"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert listed.returncode == 0 and "plugin-swap" in listed.stdout and "bandit-correlated" in listed.stdout
+    recorded = subprocess.run([*cli, "record", "rw", "--task", "plugin-swap", "--episodes", "20", "--out",
+                               str(tmp_path / "swap.nc"), "--quiet"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    assert load_recording(tmp_path / "swap.nc").attrs["task"] == "plugin-swap"
+    (site / "swap_plugin.py").write_text("raise ImportError('broken on purpose')")
+    broken = subprocess.run([*cli, "tasks"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert broken.returncode == 0 and "task plugin 'swap'" in broken.stderr and "bandit-correlated" in broken.stdout
+
+
+def test_first_hour_frictions(tmp_path, recording):
+    import matplotlib.pyplot as plt
+
+    from neurometarl.analysis.units import unit_regression
+    from neurometarl.figures.style import readable, use_style
+    from neurometarl.figures.units import plot_coding_histogram, plot_fraction_significant
+    from neurometarl.lab.nwb import to_nwb
+
+    with plt.rc_context():  # leave the other tests' settings as they were
+        before = dict(plt.rcParams)
+        with use_style():
+            inside = dict(plt.rcParams)
+        assert dict(plt.rcParams) == before != inside  # the block restores
+        use_style()  # a plain call applies the style for the session (it used to do nothing)
+        assert dict(plt.rcParams) == inside
+    assert readable("value@choice") == "value (choice)" and readable("reward_prob[left]") == "reward prob (left)"
+    agent = pytest.importorskip("neurometarl.agents").AgentSubject.from_checkpoint(FIG1)
+    ds = record_session(agent, "bandit-fixed", 40, seed=2, progress=False)
+    result = unit_regression(ds, ["value", "prev_reward"], period="choice")
+    ax = plot_coding_histogram(result, "value")  # one period: no 'several periods' error
+    assert "value" in ax.get_xlabel()
+    from neurometarl.analysis.units import fraction_significant
+
+    ax = plot_fraction_significant(fraction_significant(result))
+    assert all("@" not in t.get_text() and "_" not in t.get_text() for t in ax.get_xticklabels())
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(to_nwb(recording, tmp_path / "r.nwb")), "r") as handle:
+        assert handle.read().subject.subject_id == "bayes-optimal"
+    plt.close("all")

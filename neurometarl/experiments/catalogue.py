@@ -7,4 +7,4 @@ from . import sim3  # noqa: F401  Fig. 4
 from . import sim4  # noqa: F401  Fig. 5
 from . import sim6  # noqa: F401  Fig. 7
 from . import sim5  # noqa: F401  Fig. 6
-from . import emergence  # noqa: F401  issue 11: emergence conditions
+from . import emergence  # noqa: F401  emergence conditions (beyond the paper)

@@ -1,5 +1,5 @@
 """The emergence conditions: memory × RL × a task distribution, other memory architectures, ablations,
-and the learned algorithm under distribution shift (issue 11).
+and the learned algorithm under distribution shift (a question beyond the paper).
 
 Conditions (each 4 replicas, trained by the same A2C trainer; see ``docs/emergence.md``):
 
@@ -243,28 +243,28 @@ SHIFT_NAMES = list(SHIFTS)
 CLAIMS = (
     Claim("memory_learns_within_episode",
           "with memory + RL + a task distribution every memory architecture (LSTM, GRU, RNN, attention) learns within "
-          "episodes with weights frozen", "issue 11",
+          "episodes with weights frozen", "beyond the paper",
           "reward(trials 51–100) − reward(1–10) ≥ 0.05 in every replica, regret at trial 100 ≤ 0.2 × random's",
           _claim_memory),
     Claim("no_memory_flat", "without memory (feed-forward core) performance is flat, at the best memoryless policy's level",
-          "issue 11", "gain < 0.03 and trials 51–100 ≤ best memoryless level + 0.02", _claim_no_memory),
+          "beyond the paper", "gain < 0.03 and trials 51–100 ≤ best memoryless level + 0.02", _claim_no_memory),
     Claim("fixed_problem_flat", "trained on one fixed problem, the agent does not learn within episodes",
-          "issue 11", "gain < 0.03 on the correlated test and on its own problem, own-problem reward ≥ 0.72",
+          "beyond the paper", "gain < 0.03 on the correlated test and on its own problem, own-problem reward ≥ 0.72",
           _claim_fixed),
     Claim("reward_lesion_chance", "zeroing the reward input at test drops performance to chance",
-          "issue 11; Wang et al. 2016", "|reward − 0.5| ≤ 0.02 and gain < 0.03", _claim_lesion),
+          "beyond the paper; Wang et al. 2016", "|reward − 0.5| ≤ 0.02 and gain < 0.03", _claim_lesion),
     Claim("shift_training_observer", "across correlated ↔ independent arms, choices are better explained by the Bayes "
-          "observer of the training distribution", "issue 11", "log likelihood ratio (train − test observer) > 0 in every replica",
+          "observer of the training distribution", "beyond the paper", "log likelihood ratio (train − test observer) > 0 in every replica",
           _claim_shift(SHIFT_NAMES[:2])),
     Claim("shift_heldout_levels", "on held-out correlated difficulty levels, choices are better explained by the "
-          "training (uniform) observer than by the observer that knows the level", "issue 11",
+          "training (uniform) observer than by the observer that knows the level", "beyond the paper",
           "log likelihood ratio > 0 in every replica", _claim_shift(SHIFT_NAMES[2:])),
     Claim("attention_matches_lstm", "the slot-based (attention) core reaches the LSTM's reward on the correlated bandit",
-          "issue 11 acceptance", "frozen test reward ≥ 0.95 × LSTM's", _claim_attention),
+          "beyond the paper", "frozen test reward ≥ 0.95 × LSTM's", _claim_attention),
 )
 
 EMERGENCE = register(Experiment(
     name="emergence",
-    title="The emergence conditions: memory architectures, ablations and distribution shift (issue 11)",
+    title="The emergence conditions: memory architectures, ablations and distribution shift (beyond the paper)",
     train=TRAIN, analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=4, description=__doc__, reuse=REUSE,
 ))

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from .style import PALETTE
+from .style import PALETTE, note_band
 
 
 def _axes(ax):
@@ -46,8 +46,10 @@ def plot_raster(ds: xr.Dataset, *, episodes=None, ax=None, title: str | None = N
     return ax
 
 
-def plot_regret(curves: dict[str, dict], *, ax=None, colors: dict | None = None) -> plt.Axes:
-    """Cumulative expected regret by trial with shaded CI; ``curves[label] = {mean, lower, upper}`` lists."""
+def plot_regret(curves: dict[str, dict], *, ax=None, colors: dict | None = None,
+                band: str = "95% CI over episodes") -> plt.Axes:
+    """Cumulative expected regret by trial with a shaded band (``band`` says what it is, shown on the axes);
+    ``curves[label] = {mean, lower, upper}`` lists."""
     ax = _axes(ax)
     for i, (label, c) in enumerate(curves.items()):
         color = (colors or {}).get(label, PALETTE[i % len(PALETTE)])
@@ -57,6 +59,7 @@ def plot_regret(curves: dict[str, dict], *, ax=None, colors: dict | None = None)
     ax.set_xlabel("trial")
     ax.set_ylabel("cumulative expected regret")
     ax.legend(frameon=False, title="regret at trial 100", loc="upper left")
+    note_band(ax, f"band: {band}")
     return ax
 
 

@@ -1,4 +1,4 @@
-"""The emergence figure (issue 11): learning curves, regret, learning gain, fitted learning rates, unit
+"""The emergence figure: learning curves, regret, learning gain, fitted learning rates, unit
 coding and the distribution-shift likelihood ratios, per memory architecture and ablation.
 
 Every function draws from the experiment's saved numbers (``numbers.json``), never from a live model.

@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import PALETTE, save_figure, use_style
+from .style import PALETTE, note_band, save_figure, use_style
 
 COLORS = {"agent": PALETTE[0], "rw": PALETTE[2], "bayes": PALETTE[1], "monkey": PALETTE[7], "paper": "k"}
 LABELS = {"agent": "meta-RL (ours)", "rw": "RW + perseveration (fitted)", "bayes": "Bayesian observer (fitted)"}
@@ -117,6 +117,7 @@ def plot_within_episode(numbers: dict, *, ax=None) -> plt.Axes:
         ax.plot(trials, mean, color=COLORS[s], lw=1.4, label=LABELS[s])
         ax.fill_between(trials, mean - sem, mean + sem, color=COLORS[s], alpha=0.25, lw=0)
     ax.axhline(0.5, color="0.6", lw=0.8)
+    note_band(ax, "band: ± s.e.m. over replicas")
     for lo, hi in (numbers["early_trials"], numbers["late_trials"]):
         ax.axvspan(lo + 0.5, hi + 0.5, color="0.92", lw=0, zorder=0)
     ax.set_xlabel("trial")

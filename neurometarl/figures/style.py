@@ -27,11 +27,26 @@ RC = {
 }
 
 
-@contextlib.contextmanager
-def use_style():
-    """Apply the house style (seaborn 'ticks', colourblind palette, paper-sized fonts) inside the block."""
-    with sns.axes_style("ticks"), plt.rc_context(RC), sns.color_palette(PALETTE):
-        yield
+class use_style(contextlib.AbstractContextManager):
+    """The house style (seaborn 'ticks', colourblind palette, paper-sized fonts).
+
+    ``with use_style(): ...`` applies it inside the block and restores the previous settings after;
+    a plain call ``use_style()`` applies it for the rest of the session.
+    """
+
+    def __init__(self):
+        self._previous = plt.rcParams.copy()
+        plt.rcParams.update({**sns.axes_style("ticks"), **RC})
+        sns.set_palette(PALETTE)
+
+    def __exit__(self, *exc):
+        plt.rcParams.update(self._previous)
+        return False
+
+
+def note_band(ax, text: str) -> None:
+    """Say what a shaded band is, in small grey type in the axes' lower right corner (e.g. 'band: ± s.e.m. over replicas')."""
+    ax.text(0.99, 0.01, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=6, color="0.4")
 
 
 def save_figure(fig, path_stem: str | os.PathLike) -> list[Path]:
@@ -43,3 +58,13 @@ def save_figure(fig, path_stem: str | os.PathLike) -> list[Path]:
         with atomic_path(path) as tmp:
             fig.savefig(tmp)
     return paths
+
+
+def readable(name: str) -> str:
+    """A regressor or variable name as a reader would write it: ``value@choice`` → ``value (choice)``,
+    ``reward_prob[left]`` → ``reward prob (left)``, ``prev_action`` → ``prev action``."""
+    base, _, period = str(name).partition("@")
+    base, _, index = base.partition("[")
+    words = base.replace("_x_", " × ").replace("_", " ")
+    qualifiers = [q for q in (index.rstrip("]"), period) if q]
+    return words + (f" ({', '.join(qualifiers)})" if qualifiers else "")

@@ -12,7 +12,7 @@ import seaborn as sns
 import xarray as xr
 
 from ..errors import DataError
-from .style import PALETTE, use_style
+from .style import PALETTE, note_band, readable, use_style
 
 __all__ = ["plot_fraction_significant", "plot_coding_histogram", "plot_cpd_timecourse", "plot_decoding", "plot_pca"]
 
@@ -46,6 +46,7 @@ def plot_fraction_significant(frac: xr.Dataset, *, ax=None, chance: float | None
     if "step" in f.dims:
         raise DataError("fraction per step is a time course; plot it with plot_cpd_timecourse-style lines, or select steps")
     df = f.to_dataframe().reset_index()
+    df["regressor"] = df["regressor"].map(readable)
     hue = "period" if "period" in f.dims and f.sizes["period"] > 1 else None
     with use_style():
         sns.barplot(df, x="regressor", y="fraction", hue=hue, ax=ax, palette=PALETTE[: f.sizes.get("period", 1)] if hue else None,
@@ -81,9 +82,9 @@ def plot_coding_histogram(result: xr.Dataset, regressor: str, *, var: str | None
                         f"(regressors: {list(result['regressor'].values)})")
     sel = result.sel(regressor=regressor)
     if "period" in sel.dims:
-        if period is None:
-            raise DataError(f"the result has several periods {list(sel['period'].values)}; pass period=")
-        sel = sel.sel(period=period)
+        if period is None and sel.sizes["period"] > 1:
+            raise DataError(f"the result has {sel.sizes['period']} periods {list(sel['period'].values)}; pass period=")
+        sel = sel.sel(period=period) if period is not None else sel.isel(period=0)
     if "step" in sel.dims:
         raise DataError("select one step first (result.sel(step=...))")
     values = sel[var].values
@@ -94,7 +95,7 @@ def plot_coding_histogram(result: xr.Dataset, regressor: str, *, var: str | None
         sns.histplot(df, x=var, hue="unit", multiple="stack", ax=ax, bins=min(30, max(5, n_units // 3)),
                      hue_order=["not significant", "significant"], palette=["0.75", PALETTE[1]])
         ax.axvline(0, color="0.3", lw=0.6)
-        ax.set_xlabel(f"{result[var].attrs.get('long_name', var)}\nwith {regressor}")
+        ax.set_xlabel(f"{result[var].attrs.get('long_name', var)}\nwith {readable(regressor)}")
         ax.set_ylabel("units")
         ax.set_title(f"{significant.mean():.0%} of {n_units} units significant", fontsize=8)
     return ax
@@ -117,9 +118,11 @@ def plot_cpd_timecourse(result: xr.Dataset, *, ax=None, regressors=None, var: st
     da = result[var].sel(regressor=list(regressors))
     scale = 100.0 if var == "cpd" else 1.0
     df = (da * scale).to_dataframe(name=var).reset_index()
+    df["regressor"] = df["regressor"].map(readable)
     x = time if time != "period" else "period"
     with use_style():
         sns.lineplot(df, x=x, y=var, hue="regressor", errorbar="se", marker="o", markersize=3, ax=ax, sort=time != "period")
+        note_band(ax, "band: ± s.e.m. over units")
         ax.set_ylabel(f"{result[var].attrs.get('long_name', var)}" + (" (%)" if var == "cpd" else ""))
         ax.set_xlabel("step of the episode" if time == "step" else "trial period")
         ax.legend(frameon=False, fontsize=7)
@@ -155,7 +158,11 @@ def plot_decoding(result: xr.Dataset, *, ax=None, color=None, label: str | None 
             hi = np.atleast_1d(null.quantile(0.975, "shuffle").values)
             ax.fill_between(x, lo, hi, color="0.8", step=None, label="shuffled labels (95%)", lw=0) if len(x) > 1 else \
                 ax.errorbar(x, (lo + hi) / 2, yerr=(hi - lo) / 2, color="0.6", fmt="none", capsize=6, label="shuffled labels (95%)")
-            ax.plot(x, np.atleast_1d(result["chance"].values), color="0.5", ls="--", lw=0.8, label="chance")
+            chance = np.atleast_1d(result["chance"].values)
+            if len(x) > 1:
+                ax.plot(x, chance, color="0.5", ls="--", lw=0.8, label="chance (mean of shuffles)")
+            else:  # a single point: a line across the axes, so the legend entry has something to point at
+                ax.axhline(chance[0], color="0.5", ls="--", lw=0.8, label="chance (mean of shuffles)")
         ax.errorbar(x, mean, yerr=sem, color=color, marker="o", ms=3, capsize=2,
                     label=label or f"decoded {result.attrs.get('target', '')}")
         if ticks is not None:

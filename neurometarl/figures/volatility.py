@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .style import PALETTE, save_figure, use_style
+from .style import PALETTE, note_band, save_figure, use_style
 
 COLORS = {"agent": PALETTE[0], "bayes": PALETTE[1], "fixed_rw": PALETTE[2], "human": PALETTE[7], "paper": "k"}
 LABELS = {"agent": "meta-RL (ours)", "bayes": "Bayesian volatility observer", "fixed_rw": "fixed-rate RW (α = 0.25)"}
@@ -44,6 +44,7 @@ def plot_learning_rate_curves(numbers: dict, schedule: str, *, ax=None) -> plt.A
         ax.plot(x, mean, color=COLORS[subject], lw=1.4, label=LABELS[subject],
                 ls="--" if subject == "fixed_rw" else "-")
         ax.fill_between(x, mean - sem, mean + sem, color=COLORS[subject], alpha=0.25, lw=0)
+    note_band(ax, "band: ± s.e.m. over replicas")
     ax.set_xlabel("trial (window centre)")
     ax.set_ylabel("effective learning rate α")
     ax.set_xlim(0, len(numbers["volatile_trials"][schedule]))
@@ -90,6 +91,7 @@ def plot_decoded_volatility(numbers: dict, *, ax=None) -> plt.Axes:
         ax.fill_between(x, decoded - sem, decoded + sem, color=COLORS["agent"], alpha=0.2, lw=0)
     r = np.asarray(numbers["decoding_r"])
     ax.set_title(f"d  volatility decoded from units (cross-validated r = {r.mean():.2f})")
+    note_band(ax, "band: ± s.e.m. over replicas")
     ax.set_xlabel("trial")
     ax.set_ylabel("posterior mean volatility")
     return ax

@@ -119,6 +119,7 @@ def to_nwb(ds: xr.Dataset, path: str | os.PathLike, *, step_duration: float = 1.
     """
     from pynwb import NWBHDF5IO, NWBFile, TimeSeries
     from pynwb.epoch import TimeIntervals
+    from pynwb.file import Subject
     from hdmf.common import VectorData
 
     from .schema import validate_recording
@@ -141,6 +142,10 @@ def to_nwb(ds: xr.Dataset, path: str | os.PathLike, *, step_duration: float = 1.
         experiment_description="Simulated recording of a meta-RL agent or baseline model (Wang et al. 2018 reproduction)",
         source_script="neurometarl",
         source_script_file_name="neurometarl/lab/nwb.py",
+        subject=Subject(subject_id=Path(str(ds.attrs.get("subject", "subject"))).name or "subject",
+                        description=f"simulated subject: {ds.attrs.get('subject', '?')} (a trained network's checkpoint "
+                                    "or a baseline model), weights frozen during the session",
+                        species="simulated agent (not an animal)"),
     )
     network = nwbfile.create_processing_module("network", "activity of the subject's recurrent units (or a baseline's latents)")
     behavior = nwbfile.create_processing_module("behavior", "step-by-step actions, rewards, policy, value and RPE")
