@@ -109,10 +109,12 @@ def build_parser(command: str | None = None, *, overview: bool = False) -> argpa
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
-    if command is None:  # `neurometarl`, `--help`, `--version` or an unknown command: no module needed
-        build_parser(overview=True).parse_args(argv)  # prints the help, version or error, and exits
-        return 2
-    args = build_parser(command).parse_args(argv)
+    # `neurometarl`, `--help`, `--version` or an unknown command: the overview, no command module imported
+    parser = build_parser(command) if command else build_parser(overview=True)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse printed the help, the version or a usage error
+        return int(exit_.code or 0)
     data_env = os.environ.get("NEUROMETARL_DATA")
     if getattr(args, "data_dir", None) is not None:  # read by neurometarl.data.registry wherever data is fetched
         os.environ["NEUROMETARL_DATA"] = args.data_dir

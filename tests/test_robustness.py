@@ -199,10 +199,7 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("command,argv,words", [(c, a, w) for c, cases in BAD_INPUTS.items() for a, w in cases])
 def test_bad_input_is_one_line_and_exit_2(command, argv, words, bad_files, capsys):
-    try:
-        code = main(argv.format(d=bad_files, ck=FIG1).split())
-    except SystemExit as exit_:  # argparse's own check of an option's value
-        code = exit_.code
+    code = main(argv.format(d=bad_files, ck=FIG1).split())
     err = capsys.readouterr().err
     assert code == 2 and words in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith(("neurometarl", "usage")), err

@@ -2,7 +2,6 @@
 signatures of model-free and model-based players recorded through the lab."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 import xarray as xr

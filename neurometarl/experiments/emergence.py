@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..agents import TrainConfig
 from ..analysis import fraction_significant, make_regressors, unit_regression
 from ..analysis.bandits import expected_regret
 from ..analysis.observers import fit_softmax, observer_values

@@ -36,7 +36,7 @@ class _TwoStepBase(BehaviouralModel):
         if data is not None:
             has2 = data.has_choice2
             if self.stages == "both" and not has2:
-                raise DataError(f"stages='both' needs a 'choice2' column; this table has none (use stages='first')")
+                raise DataError("stages='both' needs a 'choice2' column; this table has none (use stages='first')")
             self.stage2_ = self.supports_stage2 and has2 and self.stages != "first"
             if self.common_prob is not None:
                 self.common_prob_ = float(self.common_prob)

@@ -31,11 +31,6 @@ def add_commands(subparsers) -> None:
 def _sweep(args) -> int:
     from .config import load_sweep_config
     from .run import run_sweep
-
-    from ..errors import ConfigError
-
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     config = load_sweep_config(args.config)
     runs = config.runs(device=args.device)
     out = Path(args.out or f"results/sweep-{Path(args.config).stem}")
