@@ -345,7 +345,7 @@ def sliding_window_learning_rate(data, *, window: int = 10, step: int = 1, model
         first = row_start[col_row][None, :]
         return ((position >= first) & (position < first + window)).astype(float)
 
-    x, fun, _ = _multistart(model, td, row_subject, model.n_starts, make_rng(random_state), lik_mask=in_window)
+    x = _multistart(model, td, row_subject, model.n_starts, make_rng(random_state), lik_mask=in_window).x
     shape = (td.n_subjects, len(starts))
     out = {}
     for i, s in enumerate(model.specs()):

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator
 
 from ..errors import ConfigError, DataError
 from ..data.table import as_table
+from .recurrence import current_engine
 
 DTYPE = torch.float64
 
@@ -215,6 +216,17 @@ class RowBatch:
         self.n_trials = data.n_trials
         self.tensors = t
         self.any_skip = (~a["update"].astype(bool)).any(1).tolist()
+        self._a, self._columns = a, None
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The trials as contiguous (columns, n_trials) numpy arrays for compiled kernels (built once):
+        ``choice``, ``state2``, ``choice2``, ``update`` int8; ``reward``, ``lik1``, ``lik2`` float64."""
+        if self._columns is None:
+            a = self._a
+            ints = {k: np.ascontiguousarray(a[k].T, dtype=np.int8) for k in ("choice", "state2", "choice2", "update")}
+            floats = {k: np.ascontiguousarray(a[k].T, dtype=np.float64) for k in ("reward", "lik1", "lik2")}
+            self._columns = {**ints, **floats}
+        return self._columns
 
     def per_row(self, values: torch.Tensor) -> torch.Tensor:
         """Sum (columns,) values into their problem rows, (n_rows,)."""
@@ -339,6 +351,21 @@ class BehaviouralModel(BaseEstimator):
         """Per-trial prediction errors of trial ``x`` (computed from the pre-update state)."""
         raise NotImplementedError
 
+    def _nested(self) -> list:
+        """Nested special cases whose optima are starting points of this model's fit (so that it never
+        fits worse than they do): a list of (model, embed), ``embed`` mapping the nested model's
+        fitted natural parameters (DataFrame) to this model's. Default: none."""
+        return []
+
+    def _sub_model(self, cls, **options):
+        """A ``cls`` with this model's fitting options (the prior restricted to its parameters)."""
+        shared = {k: v for k, v in self.get_params().items() if k in cls().get_params()}
+        shared.update(options)
+        sub = cls(**shared)
+        if shared.get("prior"):
+            sub.set_params(prior={k: v for k, v in shared["prior"].items() if k in sub.param_names} or None)
+        return sub
+
     # -- configuration -----------------------------------------------------------------------------
     def _resolve(self, data: TrialData | None, task=None) -> None:
         """Fix data-dependent settings (two-step models: which stages are modelled)."""
@@ -422,10 +449,18 @@ class BehaviouralModel(BaseEstimator):
             out["latents"] = {k: torch.stack([r[k] for r in rec]) for k in rec[0]}
         return ll, out
 
+    def _compiled_loglik(self, p: dict, batch: RowBatch) -> torch.Tensor | None:
+        """Per-column log-likelihood (columns,) from a compiled kernel (:mod:`neurometarl.models.compiled`),
+        differentiable in ``p``; ``None`` (default) runs :meth:`_run`."""
+        return None
+
     def loglik(self, x: torch.Tensor, batch: RowBatch) -> torch.Tensor:
-        """Log-likelihood (rows,) at unconstrained parameters ``x`` (rows, n_params)."""
+        """Log-likelihood (rows,) at unconstrained parameters ``x`` (rows, n_params): by the model's
+        compiled kernel where it has one (engine 'numba', see
+        :func:`~neurometarl.models.recurrence.use_engine`), else by the torch loop :meth:`_run`."""
         p = {k: v[batch.col_row_t] for k, v in self.natural(x).items()}
-        return batch.per_row(self._run(p, batch)[0])
+        ll = self._compiled_loglik(p, batch) if current_engine() == "numba" else None
+        return batch.per_row(self._run(p, batch)[0] if ll is None else ll)
 
     # -- sklearn front end ---------------------------------------------------------------------------
     def _table(self, data, **recording_options) -> pd.DataFrame:
@@ -447,15 +482,26 @@ class BehaviouralModel(BaseEstimator):
 
         Sets ``params_`` (DataFrame, subject × parameter, natural units), ``params_se_`` (delta-method
         standard errors from the Hessian), ``subject_fits_`` (per subject: parameters, nll, n_choices,
-        aic, bic, converged), ``nll_``, ``aic_``, ``bic_`` (totals over subjects), ``n_choices_``; for
-        ``method='eb'`` also ``group_mean_``, ``group_sd_`` (unconstrained) and ``ibic_``.
+        aic, bic and the diagnostics of :func:`neurometarl.models.diagnostics.diagnose`: ``converged``,
+        ``grad_norm``, ``n_starts_at_best``, ``chance_level``, ``<param>_se``, ``se_note``,
+        ``<param>_at_bound``, ``at_bound``, and ``<param>_prior_z`` with a prior), ``at_bound_``
+        (subject × parameter, bool), ``prior_`` (the prior used, one row per parameter; ``None`` for
+        'ml'), ``warnings_`` (the lines warned, one per kind of problem), ``nll_``, ``aic_``, ``bic_``
+        (totals over subjects), ``n_choices_``; for ``method='eb'`` also ``group_mean_``, ``group_sd_``
+        (unconstrained) and ``ibic_``.
+
+        The starts include the optimum of every nested special case (``_nested``), so that a model
+        never fits worse (ML) than a model it contains.
         """
+        return self._fit(data, **recording_options)
+
+    def _fit(self, data, nested_fits=None, **recording_options):
         from .fitting import fit_model
 
         self._check_fit_options()
         data = self._trial_data(data, **recording_options)
         self._resolve(data)
-        fit_model(self, data)
+        fit_model(self, data, nested_fits)
         return self
 
     def _check_fitted(self):
