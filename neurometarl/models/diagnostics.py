@@ -19,7 +19,8 @@ from scipy.stats import chi2
 #: one-sided bound, within this absolute distance)
 BOUND_TOL = 1e-3
 #: a fit has converged when the optimizer stopped by its own test and the largest absolute gradient
-#: entry of the objective (unconstrained parameters) is below this
+#: entry of the objective (unconstrained parameters; those not at a bound, where the optimum lies at
+#: infinity and the gradient may point outward) is below this
 GRAD_TOL = 1e-2
 #: starts whose optimum is within this many nats of the best count as having reached it
 SAME_NLL_TOL = 1e-2
@@ -52,20 +53,24 @@ def chance_level(nll: np.ndarray, n_choices: np.ndarray, n_params: int, level: f
     return lr < chi2.ppf(1 - level, n_params)
 
 
-def diagnose(model, fits: pd.DataFrame, *, natural, se, optimizer_converged, grad_norm, n_at_best, n_starts,
+def diagnose(model, fits: pd.DataFrame, *, natural, flat, se, optimizer_converged, grad, n_at_best, n_starts,
              pd_hessian, prior_z=None) -> pd.DataFrame:
     """Add diagnostic columns to ``fits`` (one row per subject) and return it.
 
     Columns: ``converged`` (optimizer status and ``grad_norm`` < :data:`GRAD_TOL`), ``optimizer_converged``,
-    ``grad_norm``, ``n_starts``, ``n_starts_at_best`` (starts within :data:`SAME_NLL_TOL` nats of the
-    best), ``chance_level``, ``<param>_se`` (NaN where not defined), ``se_note`` (why), ``<param>_at_bound``,
+    ``grad_norm`` (largest absolute gradient entry over the parameters not at a bound; ``grad`` is
+    (n_subjects, n_params) in unconstrained space), ``n_starts``, ``n_starts_at_best`` (starts within :data:`SAME_NLL_TOL` nats of the
+    best), ``chance_level``, ``<param>_se`` (NaN where not defined), ``se_note`` (why), ``<param>_at_bound``
+    (within :data:`BOUND_TOL` of a bound, or ``flat``: the objective at the bound is within
+    :data:`SAME_NLL_TOL` of the optimum),
     ``at_bound`` (names of the parameters at a bound, ';'-separated) and, for fits with a prior,
     ``<param>_prior_z`` (distance of the mode from the prior mean, in prior standard deviations).
     """
     specs = model.specs()
     names = [s.name for s in specs]
-    bound = at_bound(specs, natural)
+    bound = at_bound(specs, natural) | flat
     se = np.where(bound, np.nan, se)
+    grad_norm = np.where(bound, 0.0, np.abs(grad)).max(1)
     notes = []
     for j in range(len(fits)):
         why = []

@@ -91,14 +91,14 @@ def screened_starts(model, data, row_subject, n_starts, rng, *, mean=None, sd=No
 @dataclass
 class Starts:
     """The best of several local optimisations per row: ``x`` (rows, n_params), ``fun`` (rows,),
-    ``converged`` (rows,) the optimizer's own stopping test, ``grad_norm`` (rows,) largest absolute
-    gradient entry at ``x``, ``n_at_best`` (rows,) starts that reached ``fun`` within
+    ``converged`` (rows,) the optimizer's own stopping test, ``grad`` (rows, n_params) the gradient
+    at ``x``, ``n_at_best`` (rows,) starts that reached ``fun`` within
     :data:`~neurometarl.models.diagnostics.SAME_NLL_TOL`, ``n_starts``."""
 
     x: torch.Tensor
     fun: torch.Tensor
     converged: torch.Tensor
-    grad_norm: torch.Tensor
+    grad: torch.Tensor
     n_at_best: torch.Tensor
     n_starts: int
 
@@ -128,12 +128,12 @@ def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, 
             bar.update(1)
             bar.set_postfix(active=n_active, refresh=False)
 
-        res = minimize_rows(objective, x0, max_iter=max_iter, gtol=1e-4, ftol=1e-9, callback=step)
+        res = minimize_rows(objective, x0, max_iter=max_iter, gtol=1e-4, ftol=1e-12, window_ftol=1e-9, callback=step)
     fun = res.fun.reshape(k, n)
     best = fun.argmin(0)
     idx = best * n + torch.arange(n)
     n_at_best = (fun <= res.fun[idx][None] + SAME_NLL_TOL).sum(0)
-    return Starts(res.x[idx], res.fun[idx], res.converged[idx], res.grad[idx].abs().amax(1), n_at_best, k)
+    return Starts(res.x[idx], res.fun[idx], res.converged[idx], res.grad[idx], n_at_best, k)
 
 
 def _hessian(model, data, row_subject, x, *, mean=None, sd=None, lik_mask=None):
@@ -170,6 +170,29 @@ def _nested_starts(model: BehaviouralModel, data: TrialData, nested_fits: dict |
         full = embed(params)
         blocks.append(np.stack([s.to_unconstrained(full[s.name].to_numpy(float)) for s in model.specs()], 1))
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE) if blocks else None
+
+
+def _flat_to_bound(model, data, row_subject, x, f, *, mean=None, sd=None) -> np.ndarray:
+    """(rows, n_params) bool: moving that one parameter to its nearest bound (others fixed) raises the
+    objective by less than :data:`~neurometarl.models.diagnostics.SAME_NLL_TOL` (the data cannot tell the
+    estimate from the bound, e.g. an inverse temperature crawling toward its cap). One batched pass."""
+    specs = model.specs()
+    n, k = x.shape
+    shifted = x.repeat(k, 1)
+    finite = np.zeros(k, bool)
+    for i, s in enumerate(specs):
+        if not math.isfinite(s.lower):
+            continue
+        finite[i] = True
+        if math.isfinite(s.upper):
+            bound = np.where(x[:, i].numpy() >= 0, s.to_unconstrained(s.upper), s.to_unconstrained(s.lower))
+        else:
+            bound = np.full(n, float(s.to_unconstrained(s.lower)))
+        shifted[i * n:(i + 1) * n, i] = torch.as_tensor(bound, dtype=x.dtype)
+    objective = make_objective(model, data, np.tile(row_subject, k), mean=mean, sd=sd)
+    with torch.no_grad():
+        f_bound = objective(shifted).reshape(k, n).T
+    return (f_bound <= f[:, None] + SAME_NLL_TOL).numpy() & finite[None]
 
 
 def fit_model(model: BehaviouralModel, data: TrialData, nested_fits: dict | None = None) -> None:
@@ -211,8 +234,9 @@ def fit_model(model: BehaviouralModel, data: TrialData, nested_fits: dict | None
     fits["aic"] = 2 * fits["nll"] + 2 * n_par
     fits["bic"] = 2 * fits["nll"] + n_par * np.log(n)
     prior_z = None if mean is None else (xn - mean) / sd
-    diagnose(model, fits, natural=natural, se=se, optimizer_converged=starts.converged.numpy(),
-             grad_norm=starts.grad_norm.numpy(), n_at_best=starts.n_at_best.numpy(), n_starts=starts.n_starts,
+    flat = _flat_to_bound(model, data, subjects, x, starts.fun, mean=mean, sd=sd)
+    diagnose(model, fits, natural=natural, flat=flat, se=se, optimizer_converged=starts.converged.numpy(),
+             grad=starts.grad.numpy(), n_at_best=starts.n_at_best.numpy(), n_starts=starts.n_starts,
              pd_hessian=pd_hessian.numpy(), prior_z=prior_z)
     model.params_se_ = pd.DataFrame(fits[[f"{k}_se" for k in names]].to_numpy(), index=index, columns=names)
     model.at_bound_ = pd.DataFrame(fits[[f"{k}_at_bound" for k in names]].to_numpy(), index=index, columns=names)
