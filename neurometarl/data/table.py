@@ -131,15 +131,15 @@ def _coding_hint(values: pd.Series) -> str:
     text = set(values.dropna().astype(str).str.strip().str.lower())
     numeric = pd.to_numeric(values, errors="coerce")
     if text and text <= {"left", "right"}:
-        return " Choices look coded as words: pass --choice-coding left-right (Python: choice_coding='left-right')."
+        return "; choices look coded as words: pass --choice-coding left-right (Python: choice_coding='left-right')"
     present = set(numeric.dropna().unique())
     if present and present <= {1, 2, -1} and 2 in present:
         extra = " and --missed -1" if -1 in present else ""
-        return (f" Choices look 1-coded: pass --choice-coding 1-2{extra} "
-                f"(Python: choice_coding='1-2'{', missed=[-1]' if extra else ''}).")
+        return (f"; choices look 1-coded: pass --choice-coding 1-2{extra} "
+                f"(Python: choice_coding='1-2'{', missed=[-1]' if extra else ''})")
     if values.isna().any() or -1 in present:
         codes = " ".join((["nan"] if values.isna().any() else []) + (["-1"] if -1 in present else []))
-        return f" Missed trials? pass --missed {codes} to mark them violations (Python: missed={codes.split()})."
+        return f"; missed trials? pass --missed {codes} to mark them violations (Python: missed={codes.split()})"
     return ""
 
 
@@ -228,7 +228,7 @@ def validate_table(table: pd.DataFrame, kind: str | None = None) -> pd.DataFrame
             hint = _coding_hint(df.loc[used, col]) if col in ("choice", "choice2") else ""
             raise DataError(
                 f"column {col!r} must be 0 or 1 ({CODES[col]}) on every non-violation trial; found {shown} at "
-                f"{_rows(bad, df.index)}.{hint}"
+                f"{_rows(bad, df.index)}{hint}"
             )
         df[col] = values.where(values.isin([0, 1]), -1).astype(np.int8)
     for col in ["reward"] + [c for c in ("magnitude_left", "magnitude_right") if c in df]:
