@@ -107,10 +107,10 @@ class QLearning(BehaviouralModel):
         a = batch.columns()
         q0, lapse = float(self.q0), bool(self.lapse)
 
-        def run(values, ll, grad):
-            rw_kernel(values, a["choice"], a["reward"], a["lik1"], a["update"], q0, lapse, ll, grad)
+        def run(cols, values, ll, grad):
+            rw_kernel(cols, values, a["choice"], a["reward"], a["lik1"], a["update"], q0, lapse, ll, grad)
 
-        return compiled_loglik(P, run)
+        return compiled_loglik(P, run, batch.kernel_cache.setdefault(f"rw q0={q0} lapse={lapse}", {}))
 
     def _init_state(self, p, n):
         state = {"q": torch.full((n, 2), float(self.q0), dtype=p["beta"].dtype)}

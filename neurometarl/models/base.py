@@ -217,6 +217,8 @@ class RowBatch:
         self.tensors = t
         self.any_skip = (~a["update"].astype(bool)).any(1).tolist()
         self._a, self._columns = a, None
+        #: per-kernel memory of the last compiled evaluation (see :func:`~neurometarl.models.compiled.compiled_loglik`)
+        self.kernel_cache: dict[str, dict] = {}
 
     def columns(self) -> dict[str, np.ndarray]:
         """The trials as contiguous (columns, n_trials) numpy arrays for compiled kernels (built once):

@@ -44,15 +44,17 @@ def _sigmoid(z):
 
 
 @numba.njit(cache=True, nogil=True)
-def rw_kernel(P, choice, reward, lik1, update, q0, use_lapse, ll, grad):
+def rw_kernel(cols, P, choice, reward, lik1, update, q0, use_lapse, ll, grad):
     """Q-learning log-likelihood and gradient for every column.
 
     P : (columns, 7) natural parameters in :data:`RW_PARAMS` order (forget = 0, kappa = 0, lapse = 0
     switch those parts off; a symmetric learner passes alpha twice). choice, update : (columns, T)
-    int8; reward, lik1 : (columns, T). Writes ll (columns,) and grad (columns, 7).
+    int8; reward, lik1 : (columns, T). Writes ll (columns,) and grad (columns, 7) of the columns
+    ``cols`` (int64 indices).
     """
-    n_cols, T = choice.shape
-    for c in range(n_cols):
+    T = choice.shape[1]
+    for ci in range(cols.shape[0]):
+        c = cols[ci]
         a_pos, a_neg, beta, forget, kappa, tau, lapse = P[c, 0], P[c, 1], P[c, 2], P[c, 3], P[c, 4], P[c, 5], P[c, 6]
         q = np.full(2, q0)
         k = np.zeros(2)
@@ -106,16 +108,18 @@ def rw_kernel(P, choice, reward, lik1, update, q0, use_lapse, ll, grad):
 
 
 @numba.njit(cache=True, nogil=True)
-def hybrid_kernel(P, choice, reward, state2, choice2, lik1, lik2, update, q0, common, stage2, ll, grad):
+def hybrid_kernel(cols, P, choice, reward, state2, choice2, lik1, lik2, update, q0, common, stage2, ll, grad):
     """Two-step hybrid log-likelihood and gradient for every column.
 
     P : (columns, 7) natural parameters in :data:`HYBRID_PARAMS` order (mf: w = 0; mb: w = 1 and
     alpha1 = 0). choice, state2, choice2, update : (columns, T) int8; reward, lik1, lik2 : (columns, T).
     ``stage2``: second-stage values are max over actions and second-stage choices are modelled.
+    Computes the columns ``cols`` (int64 indices).
     """
-    n_cols, T = choice.shape
+    T = choice.shape[1]
     K = 7
-    for c in range(n_cols):
+    for ci in range(cols.shape[0]):
+        c = cols[ci]
         a1, a2, lam, b1, b2, pers, w = P[c, 0], P[c, 1], P[c, 2], P[c, 3], P[c, 4], P[c, 5], P[c, 6]
         q1 = np.full(2, q0)
         q2 = np.full(4, q0)
@@ -199,21 +203,31 @@ def hybrid_kernel(P, choice, reward, state2, choice2, lik1, lik2, update, q0, co
 
 class _Compiled(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, P, run):
-        values = P.detach().numpy()
-        ll = np.empty(values.shape[0])
-        grad = np.empty(values.shape)
-        run(np.ascontiguousarray(values), ll, grad)
-        ctx.save_for_backward(torch.from_numpy(grad))
-        return torch.from_numpy(ll)
+    def forward(ctx, P, run, cache):
+        values = np.ascontiguousarray(P.detach().numpy())
+        if cache is not None and cache.get("P") is not None and cache["P"].shape == values.shape:
+            # the optimizer re-evaluates every row while only some move: recompute the columns that changed
+            changed = np.flatnonzero((values != cache["P"]).any(1))
+            ll, grad = cache["ll"].copy(), cache["grad"].copy()
+        else:
+            changed = np.arange(values.shape[0])
+            ll, grad = np.empty(values.shape[0]), np.empty(values.shape)
+        if len(changed):
+            run(changed.astype(np.int64), values, ll, grad)
+        if cache is not None:
+            cache.update(P=values.copy(), ll=ll, grad=grad)
+        ctx.save_for_backward(torch.from_numpy(grad.copy()))
+        return torch.from_numpy(ll.copy())
 
     @staticmethod
     def backward(ctx, grad_out):
         (grad,) = ctx.saved_tensors
-        return grad_out[:, None] * grad, None
+        return grad_out[:, None] * grad, None, None
 
 
-def compiled_loglik(P: torch.Tensor, run) -> torch.Tensor:
+def compiled_loglik(P: torch.Tensor, run, cache: dict | None = None) -> torch.Tensor:
     """Per-column log-likelihood (columns,), differentiable in ``P`` (columns, n_kernel_params);
-    ``run(P, ll, grad)`` is a kernel with its data bound."""
-    return _Compiled.apply(P, run)
+    ``run(cols, P, ll, grad)`` is a kernel with its data bound. ``cache`` (a dict kept with the data,
+    e.g. by the :class:`~neurometarl.models.base.RowBatch`) remembers the last call, so that only
+    columns whose parameters changed are recomputed."""
+    return _Compiled.apply(P, run, cache)

@@ -58,6 +58,9 @@ def starting_points(model: BehaviouralModel, n_rows: int, n_starts: int, rng: np
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE)
 
 
+#: stopping tests of the local optimisations (see :func:`~neurometarl.models.optimize.minimize_rows`)
+TOLERANCES = {"gtol": 1e-4, "ftol": 1e-12, "window_ftol": 1e-9}
+
 #: candidate starting points screened per subject (one batched forward pass) before local optimisation
 N_SCREEN = 24
 #: bound on columns x trials of one screening pass (memory)
@@ -128,7 +131,7 @@ def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, 
             bar.update(1)
             bar.set_postfix(active=n_active, refresh=False)
 
-        res = minimize_rows(objective, x0, max_iter=max_iter, gtol=1e-4, ftol=1e-12, window_ftol=1e-9, callback=step)
+        res = minimize_rows(objective, x0, max_iter=max_iter, callback=step, **TOLERANCES)
     fun = res.fun.reshape(k, n)
     best = fun.argmin(0)
     idx = best * n + torch.arange(n)

@@ -134,11 +134,11 @@ class HybridTwoStep(_TwoStepBase):
         a = batch.columns()
         q0, common, stage2 = float(self.q0), float(self.common_prob_), bool(self.stage2_)
 
-        def run(values, ll, grad):
-            hybrid_kernel(values, a["choice"], a["reward"], a["state2"], a["choice2"], a["lik1"], a["lik2"], a["update"],
+        def run(cols, values, ll, grad):
+            hybrid_kernel(cols, values, a["choice"], a["reward"], a["state2"], a["choice2"], a["lik1"], a["lik2"], a["update"],
                           q0, common, stage2, ll, grad)
 
-        return compiled_loglik(P, run)
+        return compiled_loglik(P, run, batch.kernel_cache.setdefault(f"hybrid q0={q0} c={common} stage2={stage2}", {}))
 
     def _init_state(self, p, n):
         dt = p["beta1"].dtype
