@@ -59,7 +59,10 @@ class QLearning(BehaviouralModel):
 
     @property
     def description(self) -> str:
-        return f"Rescorla-Wagner / Q-learning with softmax ({', '.join(s.name for s in self._parameter_specs())})"
+        text = f"Rescorla-Wagner / Q-learning with softmax ({', '.join(s.name for s in self._parameter_specs())})"
+        if self.forgetting:
+            text += f"; the unchosen value decays toward q0 = {self.q0:g} (set with q0 / --q0)"
+        return text
 
     def _parameter_specs(self):
         specs = []

@@ -88,6 +88,10 @@ def _build(name: str, args) -> object:
         if "stages" not in model.get_params():
             raise ConfigError(f"--stages applies to two-step models only, not {name!r}")
         options["stages"] = args.stages
+    if getattr(args, "q0", None) is not None:
+        if "q0" not in model.get_params():
+            raise ConfigError(f"--q0 applies to value-learning models (rw..., mf, mb, hybrid), not {name!r}")
+        options["q0"] = args.q0
     return model.set_params(**options)
 
 
@@ -104,6 +108,7 @@ def _fit(args) -> int:
     shown = [*model.param_names, "nll", "n_choices", "bic", "converged", "n_starts_at_best", "at_bound", "chance_level"]
     with pd.option_context("display.max_rows", 60, "display.width", 160, "display.float_format", "{:.4g}".format):
         print(f"{model.name}: {len(fits)} subject(s), {model.n_choices_} choices, method={args.method}")
+        print(f"model: {model.description}")
         print(fits[shown].to_string(max_rows=60))
         print("(standard errors, gradient norms and notes per subject: --out FIT.csv)")
         if len(fits) > 1:
@@ -231,6 +236,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="for a recording: episodes are subjects, or sessions of one subject (default: by its subject coordinate)")
         if stages:
             p.add_argument("--stages", choices=("auto", "first", "both"), default=None, help="two-step: model second-stage choices?")
+        p.add_argument("--q0", type=float, default=None,
+                       help="initial values at session starts, and the value rw-forgetting decays toward (default 0.5)")
         imports(p)
 
     def imports(p):
