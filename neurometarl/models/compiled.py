@@ -43,6 +43,15 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _binary_choice(d, choice, weight):
+    """A choice between two options with logit difference ``d`` (right − left): the weighted log
+    probability of ``choice`` and d(that)/dd."""
+    sign = 1.0 if choice == 1 else -1.0
+    z = sign * d
+    return weight * _log_sigmoid(z), weight * (1 - _sigmoid(z)) * sign
+
+
 @numba.njit(cache=True, nogil=True)
 def rw_kernel(cols, P, choice, reward, lik1, update, q0, use_lapse, ll, grad):
     """Q-learning log-likelihood and gradient for every column.
@@ -154,12 +163,8 @@ def hybrid_kernel(cols, P, choice, reward, state2, choice2, lik1, lik2, update, 
                 mb_diff = (2 * common - 1) * (v2[1] - v2[0])
                 mf_diff = q1[1] - q1[0]
                 net_diff = w * mb_diff + (1 - w) * mf_diff
-                d = b1 * net_diff + pers * (prev[1] - prev[0])
-                sign = 1.0 if choice[c, t] == 1 else -1.0
-                z = sign * d
-                wt = lik1[c, t]
-                total += wt * _log_sigmoid(z)
-                scale = wt * (1 - _sigmoid(z)) * sign
+                logp, scale = _binary_choice(b1 * net_diff + pers * (prev[1] - prev[0]), choice[c, t], lik1[c, t])
+                total += logp
                 for j in range(K):
                     dmb = (2 * common - 1) * (dv2[1, j] - dv2[0, j])
                     dmf = dq1[1, j] - dq1[0, j]
@@ -169,12 +174,8 @@ def hybrid_kernel(cols, P, choice, reward, state2, choice2, lik1, lik2, update, 
                 g[6] += scale * b1 * (mb_diff - mf_diff)
             s = state2[c, t]
             if stage2 and lik2[c, t] != 0.0:
-                d = b2 * (q2[2 * s + 1] - q2[2 * s])
-                sign = 1.0 if choice2[c, t] == 1 else -1.0
-                z = sign * d
-                wt = lik2[c, t]
-                total += wt * _log_sigmoid(z)
-                scale = wt * (1 - _sigmoid(z)) * sign
+                logp, scale = _binary_choice(b2 * (q2[2 * s + 1] - q2[2 * s]), choice2[c, t], lik2[c, t])
+                total += logp
                 for j in range(K):
                     g[j] += scale * b2 * (dq2[2 * s + 1, j] - dq2[2 * s, j])
                 g[4] += scale * (q2[2 * s + 1] - q2[2 * s])
