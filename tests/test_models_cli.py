@@ -97,8 +97,10 @@ def test_fit_csv_has_diagnostics_and_warnings_are_one_line_each(tmp_path, capsys
     for col in ("converged", "grad_norm", "n_starts_at_best", "beta_at_bound", "beta_se", "se_note", "chance_level"):
         assert col in fit.columns, col
     assert str(fit.loc["capped", "beta_at_bound"]) == "True" and fit.loc["capped", "beta_se"] == ""
-    assert main(["fit", "rw", str(path), "--n-starts", "1", "--method", "map"]) == 0
+    assert main(["fit", "rw", str(path), "--n-starts", "1", "--method", "map", "--out", str(out)]) == 0
     assert "prior (MAP)" in capsys.readouterr().out
+    fit = pd.read_csv(out)
+    assert (fit["beta_prior_mean"] == -2.75).all() and (fit["beta_prior_sd"] == 1.5).all() and "beta_prior_z" in fit
 
 
 def test_lags_writes_a_table_and_a_figure(tmp_path, capsys):

@@ -126,6 +126,10 @@ def _fit(args) -> int:
 def _save_fit(model, out: str) -> None:
     path = Path(out)
     fits = model.subject_fits_.reset_index()
+    prior = getattr(model, "prior_", None)
+    if prior is not None:  # the prior used, on every row (unconstrained Normal; see prior_)
+        for name, row in prior.iterrows():
+            fits[f"{name}_prior_mean"], fits[f"{name}_prior_sd"] = row["mean"], row["sd"]
     if path.suffix == ".csv":
         path.parent.mkdir(parents=True, exist_ok=True)
         fits.to_csv(path, index=False)
