@@ -166,14 +166,14 @@ def fit_scipy(model: BehaviouralModel, table: pd.DataFrame, n_starts: int, seed:
 @contextlib.contextmanager
 def today():
     """The implementation before issue 20: torch loop over trials, no nested starts, old tolerances."""
-    nested, tolerances = BehaviouralModel._nested, dict(fitting.TOLERANCES)
-    BehaviouralModel._nested = lambda self: []
+    nested, tolerances = fitting._nested_starts, dict(fitting.TOLERANCES)
+    fitting._nested_starts = lambda model, data, nested_fits: None
     fitting.TOLERANCES.update(LEGACY_TOLERANCES)
     try:
         with use_engine("python"):
             yield
     finally:
-        BehaviouralModel._nested = nested
+        fitting._nested_starts = nested
         fitting.TOLERANCES.clear()
         fitting.TOLERANCES.update(tolerances)
 
