@@ -205,7 +205,7 @@ def run_case(case: str, table: pd.DataFrame, args) -> dict:
         with today():
             old, t_old, c_old = _timed(ours)
         diffs, n_both = [], 0
-        lower = higher = 0
+        lower = higher = equal = 0
         for n in names:
             a, b = new[n].subject_fits_, old[n].subject_fits_
             both = a["optimizer_converged"] & b["optimizer_converged"]
@@ -213,9 +213,10 @@ def run_case(case: str, table: pd.DataFrame, args) -> dict:
             delta = (a["nll"] - b["nll"])[both]
             diffs.append(float(delta.abs().max()) if both.any() else float("nan"))
             lower, higher = lower + int((delta < -1e-6).sum()), higher + int((delta > 1e-6).sum())
+            equal += int((delta.abs() <= 1e-6).sum())
         result.update({"today_s": round(t_old, 3), "today_cpu_s": round(c_old, 3), "speedup_vs_today": round(t_old / t_new, 1),
                        "max_abs_nll_difference_vs_today": max(diffs), "subjects_converged_in_both": n_both,
-                       "fits_new_lower_by_1e-6": lower, "fits_new_higher_by_1e-6": higher})
+                       "fits_equal_within_1e-6": equal, "fits_new_lower_by_1e-6": lower, "fits_new_higher_by_1e-6": higher})
     if not args.skip_scipy:
         subjects = list(pd.unique(table["subject"]))
         k = len(subjects) if args.scipy_subjects is None else min(args.scipy_subjects, len(subjects))
@@ -248,8 +249,9 @@ def line(r: dict) -> str:
             f"(target <= {r['target_s']:g} s: {'met' if r['new_s'] <= r['target_s'] else 'NOT met'})")
     if "today_s" in r:
         text += (f" | today {r['today_s']:.2f} s ({r['speedup_vs_today']:g}x); max |dNLL| vs today "
-                 f"{r['max_abs_nll_difference_vs_today']:.2g} over {r['subjects_converged_in_both']} fits converged in both, "
-                 f"new lower by >1e-6 on {r['fits_new_lower_by_1e-6']}, higher on {r['fits_new_higher_by_1e-6']}")
+                 f"{r['max_abs_nll_difference_vs_today']:.2g} over {r['subjects_converged_in_both']} fits converged in both: "
+                 f"equal within 1e-6 on {r['fits_equal_within_1e-6']}, new lower on {r['fits_new_lower_by_1e-6']}, "
+                 f"higher on {r['fits_new_higher_by_1e-6']}")
     if "scipy_loop_s" in r:
         part = (f"{r['scipy_loop_measured_s']:.2f} s on {r['scipy_subjects']} of {r['n_subjects']} subjects, "
                 f"{r['scipy_loop_s']:.0f} s for all" if r["scipy_subjects"] < r["n_subjects"] else f"{r['scipy_loop_s']:.2f} s")
