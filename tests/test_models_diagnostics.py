@@ -60,7 +60,7 @@ def test_subject_at_the_cap_is_reported_at_bound():
     with pytest.warns(FitWarning, match=r"beta at its upper bound \(50\) for 1 of 2 subjects"):
         model = make_model("rw", n_starts=3).fit(table)
     fits = model.subject_fits_
-    assert model.params_.loc["capped", "beta"] > 20  # the optimizer may stop short of the cap: flat there
+    assert model.params_.loc["capped", "beta"] > 49.9  # put on the cap once the objective is flat toward it
     assert fits["beta_at_bound"].tolist() == [True, False]
     assert model.at_bound_["beta"].tolist() == [True, False]
     assert np.isnan(fits["beta_se"].iloc[0]) and "at bound:" in fits["se_note"].iloc[0] and "beta" in fits["se_note"].iloc[0]

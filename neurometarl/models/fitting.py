@@ -175,27 +175,55 @@ def _nested_starts(model: BehaviouralModel, data: TrialData, nested_fits: dict |
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE) if blocks else None
 
 
+def _at_bounds(model, x: torch.Tensor) -> list[torch.Tensor]:
+    """For each parameter, ``x`` (rows, n_params) with that parameter moved to its nearest bound in
+    unconstrained terms (``None`` for an unbounded parameter)."""
+    out = []
+    for i, s in enumerate(model.specs()):
+        if not math.isfinite(s.lower):
+            out.append(None)
+            continue
+        near_upper = (x[:, i] >= 0).numpy() & math.isfinite(s.upper)
+        bound = np.where(near_upper, s.to_unconstrained(s.upper if math.isfinite(s.upper) else s.lower), s.to_unconstrained(s.lower))
+        moved = x.clone()
+        moved[:, i] = torch.as_tensor(bound, dtype=x.dtype)
+        out.append(moved)
+    return out
+
+
 def _flat_to_bound(model, data, row_subject, x, f, *, mean=None, sd=None) -> np.ndarray:
     """(rows, n_params) bool: moving that one parameter to its nearest bound (others fixed) raises the
     objective by less than :data:`~neurometarl.models.diagnostics.SAME_NLL_TOL` (the data cannot tell the
     estimate from the bound, e.g. an inverse temperature crawling toward its cap). One batched pass."""
-    specs = model.specs()
-    n, k = x.shape
-    shifted = x.repeat(k, 1)
-    finite = np.zeros(k, bool)
-    for i, s in enumerate(specs):
-        if not math.isfinite(s.lower):
-            continue
-        finite[i] = True
-        if math.isfinite(s.upper):
-            bound = np.where(x[:, i].numpy() >= 0, s.to_unconstrained(s.upper), s.to_unconstrained(s.lower))
-        else:
-            bound = np.full(n, float(s.to_unconstrained(s.lower)))
-        shifted[i * n:(i + 1) * n, i] = torch.as_tensor(bound, dtype=x.dtype)
+    moved = _at_bounds(model, x)
+    k, n = len(moved), x.shape[0]
+    shifted = torch.cat([x if m is None else m for m in moved])
     objective = make_objective(model, data, np.tile(row_subject, k), mean=mean, sd=sd)
     with torch.no_grad():
         f_bound = objective(shifted).reshape(k, n).T
+    finite = np.array([m is not None for m in moved])
     return (f_bound <= f[:, None] + SAME_NLL_TOL).numpy() & finite[None]
+
+
+def _polish_at_bounds(model, data, row_subject, starts: Starts, *, mean=None, sd=None) -> tuple[Starts, np.ndarray]:
+    """Parameters crawling toward a bound (flat there, see :func:`_flat_to_bound`) are put on it and the
+    others re-optimised from there; a row keeps the result where it lowers the objective. Returns the
+    updated starts and the flat mask at the final optimum."""
+    flat = _flat_to_bound(model, data, row_subject, starts.x, starts.fun, mean=mean, sd=sd)
+    rows = flat.any(1)
+    if not rows.any():
+        return starts, flat
+    snapped = starts.x.clone()
+    for i, moved in enumerate(_at_bounds(model, starts.x)):
+        if moved is not None:
+            snapped[flat[:, i], i] = moved[flat[:, i], i]
+    again = _multistart(model, data, row_subject, 1, None, mean=mean, sd=sd, x0=snapped, desc=f"polish {model.name}")
+    better = again.fun < starts.fun
+    b = better[:, None]
+    starts = Starts(torch.where(b, again.x, starts.x), torch.where(better, again.fun, starts.fun),
+                    torch.where(better, again.converged, starts.converged), torch.where(b, again.grad, starts.grad),
+                    starts.n_at_best, starts.n_starts)
+    return starts, _flat_to_bound(model, data, row_subject, starts.x, starts.fun, mean=mean, sd=sd)
 
 
 def fit_model(model: BehaviouralModel, data: TrialData, nested_fits: dict | None = None) -> None:
@@ -215,6 +243,9 @@ def fit_model(model: BehaviouralModel, data: TrialData, nested_fits: dict | None
     starts = _multistart(model, data, subjects, model.n_starts, rng, mean=mean, sd=sd, extra=extra)
     if method == "eb":
         starts, mean, sd = _empirical_bayes(model, data, starts.x, prior_mean, prior_sd, starts)
+        flat = _flat_to_bound(model, data, subjects, starts.x, starts.fun, mean=mean, sd=sd)
+    else:
+        starts, flat = _polish_at_bounds(model, data, subjects, starts, mean=mean, sd=sd)
     x = starts.x
     H = _hessian(model, data, subjects, x, mean=mean, sd=sd)
     cov, pd_hessian = _covariance(H)
@@ -237,7 +268,6 @@ def fit_model(model: BehaviouralModel, data: TrialData, nested_fits: dict | None
     fits["aic"] = 2 * fits["nll"] + 2 * n_par
     fits["bic"] = 2 * fits["nll"] + n_par * np.log(n)
     prior_z = None if mean is None else (xn - mean) / sd
-    flat = _flat_to_bound(model, data, subjects, x, starts.fun, mean=mean, sd=sd)
     diagnose(model, fits, natural=natural, flat=flat, se=se, optimizer_converged=starts.converged.numpy(),
              grad=starts.grad.numpy(), n_at_best=starts.n_at_best.numpy(), n_starts=starts.n_starts,
              pd_hessian=pd_hessian.numpy(), prior_z=prior_z)
