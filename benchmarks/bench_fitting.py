@@ -19,8 +19,9 @@ Each case is fitted three ways on the same data:
 - **new**: ``neurometarl`` as it is (compiled numba likelihood with forward-mode gradients, batched
   row-wise L-BFGS, nested-model starts, diagnostics);
 - **today**: the implementation before issue 20, emulated in this process: the torch likelihood loop
-  over trials with autograd (``use_engine('python')``), no nested-model starts, the old stopping
-  tolerances (ftol 1e-9, window_ftol 1e-6);
+  over trials with autograd (``use_engine('python')``), no nested-model starts, no re-optimisation
+  with parameters put on the bounds they are flat toward, the old stopping tolerances (ftol 1e-9,
+  window_ftol 1e-6); it still computes the new diagnostics (one extra batched forward pass);
 - **scipy loop**: one subject and one start at a time, a numpy loop over trials for the NLL and
   ``scipy.optimize.minimize(method='L-BFGS-B')`` with finite-difference gradients, from the same
   starting points as the first ``n_starts`` candidates neurometarl screens (centre of the ranges, then
@@ -166,14 +167,19 @@ def fit_scipy(model: BehaviouralModel, table: pd.DataFrame, n_starts: int, seed:
 @contextlib.contextmanager
 def today():
     """The implementation before issue 20: torch loop over trials, no nested starts, old tolerances."""
-    nested, tolerances = fitting._nested_starts, dict(fitting.TOLERANCES)
+    nested, polish, tolerances = fitting._nested_starts, fitting._polish_at_bounds, dict(fitting.TOLERANCES)
     fitting._nested_starts = lambda model, data, nested_fits: None
+
+    def no_polish(model, data, row_subject, starts, *, mean=None, sd=None):  # the diagnostic only
+        return starts, fitting._flat_to_bound(model, data, row_subject, starts.x, starts.fun, mean=mean, sd=sd)
+
+    fitting._polish_at_bounds = no_polish
     fitting.TOLERANCES.update(LEGACY_TOLERANCES)
     try:
         with use_engine("python"):
             yield
     finally:
-        fitting._nested_starts = nested
+        fitting._nested_starts, fitting._polish_at_bounds = nested, polish
         fitting.TOLERANCES.clear()
         fitting.TOLERANCES.update(tolerances)
 
