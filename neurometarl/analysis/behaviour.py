@@ -450,6 +450,7 @@ def plot_lag_regression(ds: xr.Dataset, *, regressors=None, ax=None):
         err = c.std("subject", ddof=1) / np.sqrt(n) if n > 1 else ds["se"].sel({kind: label}).isel(subject=0)
         ax.errorbar(ds["lag"], mean, yerr=err, marker="o", capsize=2, label=str(label))
     ax.axhline(0, color="0.6", lw=0.8)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("lag (trials back)")
     ax.set_ylabel(f"{ds['coef'].attrs['long_name']} ({ds['coef'].attrs['units']})")
     ax.legend(frameon=False)
