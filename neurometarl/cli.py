@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("neurometarl.models.commands", "fit a behavioural model to a trial table, recording or registered dataset"),
     "compare": ("neurometarl.models.commands", "fit several models to the same data and compare AIC/BIC (and CV likelihood)"),
     "stay": ("neurometarl.models.commands", "two-step stay probabilities (mean over subjects) as JSON"),
+    "lags": ("neurometarl.models.commands", "lag regressions (reward/choice and rewarded-/unrewarded-choice kernels): a table and a figure"),
     "datasets": ("neurometarl.data.commands", "list the registered datasets (citation, licence, size, where); fetch or verify one"),
     "units": ("neurometarl.analysis.commands", "unit coding: per-unit regression / partial correlation on a recording"),
     "decode": ("neurometarl.analysis.commands", "cross-validated linear decoding of a variable from units"),

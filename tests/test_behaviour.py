@@ -109,8 +109,43 @@ def test_lau_glimcher_regression_matches_statsmodels_oracle():
     X, y, subj = slow_design(df, 4, "bandit")
     for s in ds["subject"].values:
         fit = sm.Logit(y[subj == s], X[subj == s]).fit(disp=0)
-        np.testing.assert_allclose(ds["coef"].sel(subject=s).values.ravel(), fit.params[1:], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(ds["coef"].sel(subject=s, regressor=["reward", "choice"]).values.ravel(), fit.params[1:], rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(ds["bias_se"].sel(subject=s), fit.bse[0], rtol=1e-6)
+
+
+def test_rewarded_and_unrewarded_choice_kernels_match_statsmodels_oracle():
+    """The rewarded-/unrewarded-choice kernels: a statsmodels Logit on a design built trial by trial,
+    and the identity with the reward/choice parameterisation (rewarded = reward + choice kernel,
+    unrewarded = choice kernel)."""
+    df = small_twostep(seed=3).drop(columns="transition")
+    n_lags = 3
+    ds = lau_glimcher_regression(df, n_lags=n_lags, start_fraction=0.0)
+    for s in ds["subject"].values:
+        g = validate_table(df).reset_index(drop=True)
+        g = g[g["subject"] == s].reset_index(drop=True)
+        rows, y = [], []
+        for t in range(len(g)):
+            if g.loc[t, "violation"] == 1 or g.loc[t, "forced"] == 1:
+                continue
+            x = [1.0]
+            for kind in ("rewarded", "unrewarded"):
+                for lag in range(1, n_lags + 1):
+                    k = t - lag
+                    if k < 0 or g.loc[k, "session"] != g.loc[t, "session"] or g.loc[k, "violation"] == 1:
+                        x.append(0.0)
+                        continue
+                    sign = 1.0 if g.loc[k, "choice"] == 1 else -1.0
+                    won = g.loc[k, "reward"] > 0
+                    x.append(sign if won == (kind == "rewarded") else 0.0)
+            rows.append(x)
+            y.append(float(g.loc[t, "choice"] == 1))
+        fit = sm.Logit(np.array(y), np.array(rows)).fit(disp=0)
+        got = ds.sel(subject=s, regressor=["rewarded_choice", "unrewarded_choice"])
+        np.testing.assert_allclose(got["coef"].values.ravel(), fit.params[1:], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(got["se"].values.ravel(), fit.bse[1:], rtol=1e-5)
+        c = ds["coef"].sel(subject=s)
+        np.testing.assert_allclose(c.sel(regressor="rewarded_choice"), c.sel(regressor="reward") + c.sel(regressor="choice"), atol=1e-6)
+        np.testing.assert_allclose(c.sel(regressor="unrewarded_choice"), c.sel(regressor="choice"), atol=1e-6)
 
 
 def test_lau_glimcher_on_a_learner_weights_recent_rewards_most():

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurometarl.data import as_table, load_hbayesdm, load_rat_twostep, read_table, recording_to_table, validate_table
+from neurometarl.data import (as_table, load_hbayesdm, load_rat_twostep, prepare_table, read_table,
+                              recording_to_table, validate_table)
 from neurometarl.data.registry import fetch
 from neurometarl.errors import DataError
 
@@ -132,3 +133,54 @@ def test_recording_to_table_bandit_round_trip():
     one = recording_to_table(ds, episodes_as="sessions", subject="agent")
     assert (one["subject"] == "agent").all() and one["session"].nunique() == 3
     assert len(as_table(ds)) == len(table)
+
+
+# --- import options -----------------------------------------------------------------------------
+def coded_table():
+    """A bandit table coded 1/2 with missed trials (-1 and empty) and two practice trials."""
+    df = bandit_table(n_subjects=2, n_trials=8)
+    df["choice"] = (df["choice"] + 1).astype(object)
+    df.loc[[2, 10], "choice"] = -1
+    df.loc[[5], "choice"] = np.nan
+    df["practice"] = 0
+    df.loc[[0, 8], "practice"] = 1
+    return df
+
+
+def test_import_options_round_trip():
+    raw = coded_table()
+    out = validate_table(prepare_table(raw, choice_coding="1-2", missed=["nan", -1], practice="practice"))
+    assert len(out) == len(raw) - 2 and "practice" not in out
+    assert out.loc[[2, 10, 5], "violation"].tolist() == [1, 1, 1]
+    kept = raw.drop(index=[0, 8, 2, 10, 5])
+    assert (out.loc[kept.index, "choice"].to_numpy() == kept["choice"].astype(int).to_numpy() - 1).all()
+    words = bandit_table().assign(choice=lambda d: np.where(d["choice"] == 1, "Right", "left"))
+    assert (validate_table(prepare_table(words, choice_coding="left-right"))["choice"].to_numpy()
+            == validate_table(bandit_table())["choice"].to_numpy()).all()
+
+
+def test_import_options_through_read_table_and_as_table(tmp_path):
+    path = tmp_path / "coded.csv"
+    coded_table().to_csv(path, index=False)
+    options = dict(choice_coding="1-2", missed=["nan", "-1"], practice="practice")
+    a = read_table(path, **options)
+    b = as_table(coded_table(), **options)
+    assert a["violation"].sum() == 3 and np.array_equal(a["choice"].to_numpy(), b["choice"].to_numpy())
+
+
+def test_import_errors_name_the_fix():
+    raw = coded_table().drop(columns="practice")
+    raw.loc[[2, 10], "choice"] = 1
+    raw.loc[[5], "choice"] = 2
+    with pytest.raises(DataError, match=r"choices look 1-coded: pass --choice-coding 1-2 \(Python: choice_coding='1-2'\)"):
+        validate_table(raw)
+    with pytest.raises(DataError, match="look 1-coded: pass --choice-coding 1-2 and --missed -1"):
+        validate_table(coded_table().fillna(-1))
+    with pytest.raises(DataError, match=r"missed trials\? pass --missed nan"):
+        validate_table(bandit_table().astype({"choice": float}).assign(choice=lambda d: d["choice"].where(d.index != 3)))
+    with pytest.raises(DataError, match="pass --choice-coding left-right"):
+        validate_table(bandit_table().assign(choice=lambda d: np.where(d["choice"] == 1, "right", "left")))
+    with pytest.raises(DataError, match=r"coding '1-2' does not know.*pass --missed -1"):
+        prepare_table(coded_table(), choice_coding="1-2")
+    with pytest.raises(DataError, match="practice column 'warmup' is not in the table"):
+        prepare_table(coded_table(), practice="warmup")

@@ -4,7 +4,9 @@ recording (converted with :func:`neurometarl.data.recording_to_table`).
 - :func:`stay_probabilities`, :func:`stay_summary`, :func:`stay_regression`: two-step stay
   probabilities by the previous trial's transition × outcome, with model-based / model-free indices;
 - :func:`twostep_lag_regression`: Miller et al. (2017) lagged logistic regression, four trial types;
-- :func:`lau_glimcher_regression`: choice on lagged rewards and choices (Lau & Glimcher 2005);
+- :func:`lau_glimcher_regression`: choice on lagged rewards and choices (Lau & Glimcher 2005), also
+  as rewarded- and unrewarded-choice kernels; :func:`lag_table` and :func:`plot_lags` for the
+  ``neurometarl lags`` command;
 - :func:`matching_law`: generalised matching, log2(C_R / C_L) on log2(R_R / R_L);
 - :func:`sliding_window_learning_rate`: effective learning rate in a window (spec Sim 2 (c));
 - :func:`plot_stay_probabilities`, :func:`plot_lag_regression`: axes-level figures.
@@ -214,17 +216,32 @@ def _session_position(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return position, length
 
 
+#: the Lau-Glimcher regressors: the reward/choice parameterisation and the rewarded-/unrewarded-choice one
+LAG_REGRESSORS = ("reward", "choice", "rewarded_choice", "unrewarded_choice")
+LAG_REGRESSOR_NAMES = {
+    "reward": "reward history: +1 rewarded right, -1 rewarded left, 0 unrewarded",
+    "choice": "choice history: +1 right, -1 left",
+    "rewarded_choice": "rewarded choices: +1 rewarded right, -1 rewarded left, 0 otherwise",
+    "unrewarded_choice": "unrewarded choices: +1 unrewarded right, -1 unrewarded left, 0 otherwise",
+}
+
+
 def lau_glimcher_regression(data, n_lags: int = 15, start_fraction: float = 1 / 3) -> xr.Dataset:
-    """Lau & Glimcher (2005) regression of choosing right on past rewards and choices.
+    """Lau & Glimcher (2005) regression of choosing right on past rewards and choices, in both of the
+    parameterisations papers plot.
 
     Regressors for lags 1..``n_lags``: reward history (+1 rewarded right, −1 rewarded left, 0
-    unrewarded) and choice history (+1 right, −1 left); plus an intercept. Only trials from
-    ``start_fraction`` of the way into each session on are modelled (spec Sim 1: the last two-thirds);
-    the history reaches back to earlier trials of the same session. One statsmodels Logit per subject.
+    unrewarded) and choice history (+1 right, −1 left); plus an intercept. The same model written with
+    rewarded-choice (+1 rewarded right, −1 rewarded left) and unrewarded-choice (+1 unrewarded right,
+    −1 unrewarded left) regressors is a second Logit: since choice = rewarded + unrewarded choice, its
+    kernels are β_rewarded = β_reward + β_choice and β_unrewarded = β_choice (with their own standard
+    errors). Only trials from ``start_fraction`` of the way into each session on are modelled (spec
+    Sim 1: the last two-thirds); the history reaches back to earlier trials of the same session. One
+    statsmodels Logit per subject and parameterisation.
 
     Returns
     -------
-    xarray.Dataset with ``coef`` and ``se`` on (subject, regressor ['reward', 'choice'], lag), and
+    xarray.Dataset with ``coef`` and ``se`` on (subject, regressor [:data:`LAG_REGRESSORS`], lag), and
     ``bias``, ``bias_se`` on (subject,).
     """
     if n_lags < 1 or not 0 <= start_fraction < 1:
@@ -232,23 +249,64 @@ def lau_glimcher_regression(data, n_lags: int = 15, start_fraction: float = 1 / 
     table = _table(data)
     right = np.where(table["choice"] == 1, 1.0, -1.0)
     rewarded = (table["reward"] > 0).to_numpy()
-    X = np.concatenate([_lagged(table, np.where(rewarded, right, 0.0), n_lags), _lagged(table, right, n_lags)], 1)
+    reward_lags = _lagged(table, np.where(rewarded, right, 0.0), n_lags)
+    designs = [np.concatenate([reward_lags, _lagged(table, right, n_lags)], 1),
+               np.concatenate([reward_lags, _lagged(table, np.where(rewarded, 0.0, right), n_lags)], 1)]
     y = (table["choice"] == 1).to_numpy().astype(float)
     position, length = _session_position(table)
     use = ((table["violation"] == 0) & (table["forced"] == 0)).to_numpy() & (position >= np.floor(start_fraction * length))
     names = ["bias"] + [f"{k}_{lag}" for k in ("reward", "choice") for lag in range(1, n_lags + 1)]
     subjects = list(pd.unique(table["subject"]))
-    coef = np.full((len(subjects), 1 + 2 * n_lags), np.nan)
+    coef = np.full((len(subjects), 2, 1 + 2 * n_lags), np.nan)
     se = np.full_like(coef, np.nan)
     for i, s in enumerate(subjects):
         rows = use & (table["subject"] == s).to_numpy()
-        coef[i], se[i] = _logit(y[rows], np.column_stack([np.ones(rows.sum()), X[rows]]), names)
-    shape = (len(subjects), 2, n_lags)
-    ds = _coef_dataset(coef[:, 1:].reshape(shape), se[:, 1:].reshape(shape), subjects,
-                       {"regressor": ["reward", "choice"], "lag": np.arange(1, n_lags + 1)}, "lau_glimcher_regression")
-    ds["bias"] = ("subject", coef[:, 0], {"long_name": "intercept (bias toward right)", "units": "log-odds"})
-    ds["bias_se"] = ("subject", se[:, 0], {"long_name": "standard error of the intercept", "units": "log-odds"})
+        for j, X in enumerate(designs):
+            coef[i, j], se[i, j] = _logit(y[rows], np.column_stack([np.ones(rows.sum()), X[rows]]), names)
+    shape = (len(subjects), len(LAG_REGRESSORS), n_lags)
+    ds = _coef_dataset(coef[:, :, 1:].reshape(shape), se[:, :, 1:].reshape(shape), subjects,
+                       {"regressor": list(LAG_REGRESSORS), "lag": np.arange(1, n_lags + 1)}, "lau_glimcher_regression")
+    ds["bias"] = ("subject", coef[:, 0, 0], {"long_name": "intercept (bias toward right)", "units": "log-odds"})
+    ds["bias_se"] = ("subject", se[:, 0, 0], {"long_name": "standard error of the intercept", "units": "log-odds"})
+    ds["regressor"].attrs["long_name"] = "; ".join(f"{k}: {v}" for k, v in LAG_REGRESSOR_NAMES.items())
+    ds["lag"].attrs.update(long_name="trials back", units="trial")
+    ds.attrs.update(n_lags=n_lags, start_fraction=start_fraction)
     return ds
+
+
+def lag_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Long table of a lag regression: one row per (subject, regressor or trial type, lag) with ``coef``
+    and ``se``, plus rows for subject ``'mean'`` (mean over subjects, s.e.m. as ``se``) when there are
+    several subjects."""
+    kind = "trial_type" if "trial_type" in ds.dims else "regressor"
+    frame = ds[["coef", "se"]].to_dataframe().reset_index()[["subject", kind, "lag", "coef", "se"]]
+    n = ds.sizes["subject"]
+    if n > 1:
+        mean = ds["coef"].mean("subject").to_dataframe().reset_index()
+        mean["se"] = (ds["coef"].std("subject", ddof=1) / np.sqrt(n)).to_numpy().ravel()
+        mean.insert(0, "subject", "mean")
+        frame = pd.concat([frame.astype({"subject": object}), mean[frame.columns]], ignore_index=True)
+    return frame
+
+
+def plot_lags(ds: xr.Dataset):
+    """The lag-regression figure: for :func:`lau_glimcher_regression`, reward/choice kernels and
+    rewarded-/unrewarded-choice kernels side by side; for :func:`twostep_lag_regression`, one panel.
+    Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if "trial_type" in ds.dims:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        plot_lag_regression(ds, ax=ax)
+        ax.set_title("two-step lag regression")
+        return fig
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+    for ax, pair, title in zip(axes, (LAG_REGRESSORS[:2], LAG_REGRESSORS[2:]),
+                               ("reward and choice kernels", "rewarded- and unrewarded-choice kernels")):
+        plot_lag_regression(ds, regressors=list(pair), ax=ax)
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
 
 
 # --- matching -----------------------------------------------------------------------------------
@@ -345,7 +403,8 @@ def sliding_window_learning_rate(data, *, window: int = 10, step: int = 1, model
         first = row_start[col_row][None, :]
         return ((position >= first) & (position < first + window)).astype(float)
 
-    x, fun, _ = _multistart(model, td, row_subject, model.n_starts, make_rng(random_state), lik_mask=in_window)
+    best = _multistart(model, td, row_subject, model.n_starts, make_rng(random_state), lik_mask=in_window, desc="sliding window")
+    x, fun = best.x, best.fun
     shape = (td.n_subjects, len(starts))
     out = {}
     for i, s in enumerate(model.specs()):
@@ -377,20 +436,21 @@ def plot_stay_probabilities(ds: xr.Dataset, *, ax=None):
     return ax
 
 
-def plot_lag_regression(ds: xr.Dataset, *, ax=None):
-    """Coefficients ± s.e.m. over subjects by lag, one line per trial type (or regressor), from
-    :func:`twostep_lag_regression` or :func:`lau_glimcher_regression`."""
+def plot_lag_regression(ds: xr.Dataset, *, regressors=None, ax=None):
+    """Coefficients ± s.e.m. over subjects by lag, one line per trial type (or regressor, all or those
+    in ``regressors``), from :func:`twostep_lag_regression` or :func:`lau_glimcher_regression`."""
     import matplotlib.pyplot as plt
 
     ax = ax or plt.gca()
     kind = "trial_type" if "trial_type" in ds.dims else "regressor"
     n = ds.sizes["subject"]
-    for label in ds[kind].values:
+    for label in (ds[kind].values if regressors is None else regressors):
         c = ds["coef"].sel({kind: label})
         mean = c.mean("subject")
         err = c.std("subject", ddof=1) / np.sqrt(n) if n > 1 else ds["se"].sel({kind: label}).isel(subject=0)
         ax.errorbar(ds["lag"], mean, yerr=err, marker="o", capsize=2, label=str(label))
     ax.axhline(0, color="0.6", lw=0.8)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("lag (trials back)")
     ax.set_ylabel(f"{ds['coef'].attrs['long_name']} ({ds['coef'].attrs['units']})")
     ax.legend(frameon=False)

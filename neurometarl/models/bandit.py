@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import torch
 
 from .base import BehaviouralModel, log_softmax2, positive, real, unit
+from .compiled import compiled_loglik, rw_kernel
 from .recurrence import affine_recurrence
 
 
@@ -56,7 +59,10 @@ class QLearning(BehaviouralModel):
 
     @property
     def description(self) -> str:
-        return f"Rescorla-Wagner / Q-learning with softmax ({', '.join(s.name for s in self._parameter_specs())})"
+        text = f"Rescorla-Wagner / Q-learning with softmax ({', '.join(s.name for s in self._parameter_specs())})"
+        if self.forgetting:
+            text += f"; the unchosen value decays toward q0 = {self.q0:g} (set with q0 / --q0)"
+        return text
 
     def _parameter_specs(self):
         specs = []
@@ -74,6 +80,40 @@ class QLearning(BehaviouralModel):
         if self.lapse:
             specs.append(unit("lapse", "probability of a random choice", init=(0.01, 0.2), prior=(-3.0, 1.5)))
         return tuple(specs)
+
+    def _nested(self):
+        """Plain RW (alpha, beta) is nested in every variant: no forgetting (forget = 0), no choice
+        kernel (kappa = 0), no lapse (lapse = 0), equal learning rates (alpha_pos = alpha_neg)."""
+        flags = ("asymmetric", "forgetting", "perseveration", "lapse")
+        if not any(getattr(self, f) for f in flags):
+            return []
+
+        def embed(params):
+            a, b = params["alpha"].to_numpy(), params["beta"].to_numpy()
+            out = {"alpha_pos": a, "alpha_neg": a} if self.asymmetric else {"alpha": a}
+            out["beta"] = b
+            zero = np.zeros_like(a)
+            if self.forgetting:
+                out["forget"] = zero
+            if self.perseveration:
+                out.update(kappa=zero, tau=zero + 0.5)
+            if self.lapse:
+                out["lapse"] = zero
+            return pd.DataFrame(out, index=params.index)
+
+        return [(self._sub_model(QLearning, **{f: False for f in flags}), embed)]
+
+    def _compiled_loglik(self, p, batch):
+        zero = torch.zeros_like(p["beta"])
+        P = torch.stack([p.get("alpha_pos", p.get("alpha")), p.get("alpha_neg", p.get("alpha")), p["beta"],
+                         p.get("forget", zero), p.get("kappa", zero), p.get("tau", zero), p.get("lapse", zero)], 1)
+        a = batch.columns()
+        q0, lapse = float(self.q0), bool(self.lapse)
+
+        def run(cols, values, ll, grad):
+            rw_kernel(cols, values, a["choice"], a["reward"], a["lik1"], a["update"], q0, lapse, ll, grad)
+
+        return compiled_loglik(P, run, batch.kernel_cache.setdefault(f"rw q0={q0} lapse={lapse}", {}))
 
     def _init_state(self, p, n):
         state = {"q": torch.full((n, 2), float(self.q0), dtype=p["beta"].dtype)}

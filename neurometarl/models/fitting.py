@@ -5,6 +5,8 @@ problem, solved by :func:`neurometarl.models.optimize.minimize_rows`."""
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,7 @@ import xarray as xr
 from ..errors import ConfigError, DataError
 from ..seeding import make_rng
 from .base import DTYPE, BehaviouralModel, TrialData
+from .diagnostics import SAME_NLL_TOL, FitWarning, diagnose, prior_frame, prior_notes, problems, warn_fits
 from .optimize import hessian_rows, minimize_rows
 
 LOG2PI = math.log(2 * math.pi)
@@ -55,6 +58,9 @@ def starting_points(model: BehaviouralModel, n_rows: int, n_starts: int, rng: np
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE)
 
 
+#: stopping tests of the local optimisations (see :func:`~neurometarl.models.optimize.minimize_rows`)
+TOLERANCES = {"gtol": 1e-4, "ftol": 1e-12, "window_ftol": 1e-9}
+
 #: candidate starting points screened per subject (one batched forward pass) before local optimisation
 N_SCREEN = 24
 #: bound on columns x trials of one screening pass (memory)
@@ -85,19 +91,52 @@ def screened_starts(model, data, row_subject, n_starts, rng, *, mean=None, sd=No
     return candidates.reshape(k, n, -1)[order, torch.arange(n)].reshape(n_starts * n, -1)
 
 
-def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, lik_mask=None, x0=None):
-    """Minimise every row from ``n_starts`` starts (the best screened candidates, or ``x0``); keep the
-    best optimum per row. Returns (x, fun, converged)."""
+@dataclass
+class Starts:
+    """The best of several local optimisations per row: ``x`` (rows, n_params), ``fun`` (rows,),
+    ``converged`` (rows,) the optimizer's own stopping test, ``grad`` (rows, n_params) the gradient
+    at ``x``, ``n_at_best`` (rows,) starts that reached ``fun`` within
+    :data:`~neurometarl.models.diagnostics.SAME_NLL_TOL`, ``n_starts``."""
+
+    x: torch.Tensor
+    fun: torch.Tensor
+    converged: torch.Tensor
+    grad: torch.Tensor
+    n_at_best: torch.Tensor
+    n_starts: int
+
+
+def progress_bar(desc: str, total: int):
+    """A tqdm bar with ETA on stderr, shown on a terminal only (``disable=None``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="it", disable=None, leave=False, dynamic_ncols=True)
+
+
+def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, lik_mask=None, x0=None, extra=None,
+                desc=None) -> Starts:
+    """Minimise every row from ``n_starts`` starts (the best screened candidates, or ``x0``) plus the
+    ``extra`` starts (start-major blocks of rows, e.g. the optima of nested models); keep the best
+    optimum per row."""
     n = len(row_subject)
     if x0 is None:
         x0 = screened_starts(model, data, row_subject, n_starts, rng, mean=mean, sd=sd, lik_mask=lik_mask)
+    if extra is not None:
+        x0 = torch.cat([x0, extra.to(x0.dtype)])
     k = x0.shape[0] // n
     objective = make_objective(model, data, np.tile(row_subject, k), mean=mean, sd=sd, lik_mask=_tiled_mask(lik_mask, n))
-    res = minimize_rows(objective, x0, max_iter=getattr(model, "max_iter", 200), gtol=1e-4, ftol=1e-9)
+    max_iter = getattr(model, "max_iter", 200)
+    with progress_bar(desc or f"fit {model.name}", max_iter) as bar:
+        def step(n_active):
+            bar.update(1)
+            bar.set_postfix(active=n_active, refresh=False)
+
+        res = minimize_rows(objective, x0, max_iter=max_iter, callback=step, **TOLERANCES)
     fun = res.fun.reshape(k, n)
     best = fun.argmin(0)
     idx = best * n + torch.arange(n)
-    return res.x[idx], res.fun[idx], res.converged[idx]
+    n_at_best = (fun <= res.fun[idx][None] + SAME_NLL_TOL).sum(0)
+    return Starts(res.x[idx], res.fun[idx], res.converged[idx], res.grad[idx], n_at_best, k)
 
 
 def _hessian(model, data, row_subject, x, *, mean=None, sd=None, lik_mask=None):
@@ -106,18 +145,91 @@ def _hessian(model, data, row_subject, x, *, mean=None, sd=None, lik_mask=None):
     return hessian_rows(objective, x)
 
 
-def _covariance(H: torch.Tensor) -> torch.Tensor:
-    """Inverse of each row's Hessian; rows that are not positive definite get NaN."""
+def _covariance(H: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse of each row's Hessian, NaN for rows that are not positive definite; and which rows are."""
     eig = torch.linalg.eigvalsh(H)
     ok = (eig > 1e-10).all(1)
     eye = torch.eye(H.shape[1], dtype=H.dtype)
     inv = torch.linalg.inv(torch.where(ok[:, None, None], H, eye))
-    return torch.where(ok[:, None, None], inv, torch.full_like(inv, float("nan")))
+    return torch.where(ok[:, None, None], inv, torch.full_like(inv, float("nan"))), ok
 
 
-def fit_model(model: BehaviouralModel, data: TrialData) -> None:
+def _nested_starts(model: BehaviouralModel, data: TrialData, nested_fits: dict | None) -> torch.Tensor | None:
+    """The optimum of every nested special case of ``model`` (its ``_nested()``), embedded in ``model``'s
+    unconstrained space: (n_nested * n_subjects, n_params), start-major. A nested model already fitted
+    to the same data (``nested_fits``: name → fitted model) is reused; others are fitted here."""
+    blocks = []
+    for sub, embed in model._nested():
+        sub._resolve(data)
+        done = (nested_fits or {}).get(sub.name)
+        if (done is not None and getattr(done, "stage2_", False) == sub.stage2_ and hasattr(done, "params_")
+                and list(done.params_.index) == list(data.subjects)):
+            params = done.params_
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                fit_model(sub, data)
+            params = sub.params_
+        full = embed(params)
+        blocks.append(np.stack([s.to_unconstrained(full[s.name].to_numpy(float)) for s in model.specs()], 1))
+    return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE) if blocks else None
+
+
+def _at_bounds(model, x: torch.Tensor) -> list[torch.Tensor]:
+    """For each parameter, ``x`` (rows, n_params) with that parameter moved to its nearest bound in
+    unconstrained terms (``None`` for an unbounded parameter)."""
+    out = []
+    for i, s in enumerate(model.specs()):
+        if not math.isfinite(s.lower):
+            out.append(None)
+            continue
+        near_upper = (x[:, i] >= 0).numpy() & math.isfinite(s.upper)
+        bound = np.where(near_upper, s.to_unconstrained(s.upper if math.isfinite(s.upper) else s.lower), s.to_unconstrained(s.lower))
+        moved = x.clone()
+        moved[:, i] = torch.as_tensor(bound, dtype=x.dtype)
+        out.append(moved)
+    return out
+
+
+def _flat_to_bound(model, data, row_subject, x, f, *, mean=None, sd=None) -> np.ndarray:
+    """(rows, n_params) bool: moving that one parameter to its nearest bound (others fixed) raises the
+    objective by less than :data:`~neurometarl.models.diagnostics.SAME_NLL_TOL` (the data cannot tell the
+    estimate from the bound, e.g. an inverse temperature crawling toward its cap). One batched pass."""
+    moved = _at_bounds(model, x)
+    k, n = len(moved), x.shape[0]
+    shifted = torch.cat([x if m is None else m for m in moved])
+    objective = make_objective(model, data, np.tile(row_subject, k), mean=mean, sd=sd)
+    with torch.no_grad():
+        f_bound = objective(shifted).reshape(k, n).T
+    finite = np.array([m is not None for m in moved])
+    return (f_bound <= f[:, None] + SAME_NLL_TOL).numpy() & finite[None]
+
+
+def _polish_at_bounds(model, data, row_subject, starts: Starts, *, mean=None, sd=None) -> tuple[Starts, np.ndarray]:
+    """Parameters crawling toward a bound (flat there, see :func:`_flat_to_bound`) are put on it and the
+    others re-optimised from there; a row keeps the result where it lowers the objective. Returns the
+    updated starts and the flat mask at the final optimum."""
+    flat = _flat_to_bound(model, data, row_subject, starts.x, starts.fun, mean=mean, sd=sd)
+    rows = flat.any(1)
+    if not rows.any():
+        return starts, flat
+    snapped = starts.x.clone()
+    for i, moved in enumerate(_at_bounds(model, starts.x)):
+        if moved is not None:
+            snapped[flat[:, i], i] = moved[flat[:, i], i]
+    again = _multistart(model, data, row_subject, 1, None, mean=mean, sd=sd, x0=snapped, desc=f"polish {model.name}")
+    better = again.fun < starts.fun
+    b = better[:, None]
+    starts = Starts(torch.where(b, again.x, starts.x), torch.where(better, again.fun, starts.fun),
+                    torch.where(better, again.converged, starts.converged), torch.where(b, again.grad, starts.grad),
+                    starts.n_at_best, starts.n_starts)
+    return starts, _flat_to_bound(model, data, row_subject, starts.x, starts.fun, mean=mean, sd=sd)
+
+
+def fit_model(model: BehaviouralModel, data: TrialData, nested_fits: dict | None = None) -> None:
     """Fit ``model`` to every subject of ``data`` and set its fitted attributes (see
-    :meth:`BehaviouralModel.fit`)."""
+    :meth:`BehaviouralModel.fit`); warns (:class:`~neurometarl.models.diagnostics.FitWarning`) once per
+    kind of problem found by the diagnostics."""
     rng = make_rng(getattr(model, "random_state", None))
     method = getattr(model, "method", "ml")
     specs = model.specs()
@@ -127,11 +239,16 @@ def fit_model(model: BehaviouralModel, data: TrialData) -> None:
     mean = sd = None
     if method in ("map", "eb"):
         mean, sd = prior_mean, prior_sd
-    x, _, converged = _multistart(model, data, subjects, model.n_starts, rng, mean=mean, sd=sd)
+    extra = _nested_starts(model, data, nested_fits)
+    starts = _multistart(model, data, subjects, model.n_starts, rng, mean=mean, sd=sd, extra=extra)
     if method == "eb":
-        x, mean, sd, converged = _empirical_bayes(model, data, x, prior_mean, prior_sd)
+        starts, mean, sd = _empirical_bayes(model, data, starts.x, prior_mean, prior_sd, starts)
+        flat = _flat_to_bound(model, data, subjects, starts.x, starts.fun, mean=mean, sd=sd)
+    else:
+        starts, flat = _polish_at_bounds(model, data, subjects, starts, mean=mean, sd=sd)
+    x = starts.x
     H = _hessian(model, data, subjects, x, mean=mean, sd=sd)
-    cov = _covariance(H)
+    cov, pd_hessian = _covariance(H)
     with torch.no_grad():
         ll = model.loglik(x, data.rows(subjects)).numpy()
     xn = x.numpy()
@@ -142,15 +259,20 @@ def fit_model(model: BehaviouralModel, data: TrialData) -> None:
     names = [s.name for s in specs]
     n = data.n_choices
     model.params_ = pd.DataFrame(natural, index=index, columns=names)
-    model.params_se_ = pd.DataFrame(se, index=index, columns=names)
     model.params_unconstrained_ = pd.DataFrame(xn, index=index, columns=names)
+    model.prior_ = None if mean is None else prior_frame(model, mean, sd, method)
     fits = model.params_.copy()
     fits["nll"] = -ll
     fits["n_choices"] = n.astype(int)
     fits["n_params"] = n_par
     fits["aic"] = 2 * fits["nll"] + 2 * n_par
     fits["bic"] = 2 * fits["nll"] + n_par * np.log(n)
-    fits["converged"] = converged.numpy()
+    prior_z = None if mean is None else (xn - mean) / sd
+    diagnose(model, fits, natural=natural, flat=flat, se=se, optimizer_converged=starts.converged.numpy(),
+             grad=starts.grad.numpy(), n_at_best=starts.n_at_best.numpy(), n_starts=starts.n_starts,
+             pd_hessian=pd_hessian.numpy(), prior_z=prior_z)
+    model.params_se_ = pd.DataFrame(fits[[f"{k}_se" for k in names]].to_numpy(), index=index, columns=names)
+    model.at_bound_ = pd.DataFrame(fits[[f"{k}_at_bound" for k in names]].to_numpy(), index=index, columns=names)
     model.subject_fits_ = fits
     model.nll_ = float(fits["nll"].sum())
     model.aic_ = float(fits["aic"].sum())
@@ -165,9 +287,11 @@ def fit_model(model: BehaviouralModel, data: TrialData) -> None:
         log_prior = -0.5 * (((xn - mean) / sd) ** 2).sum(1) - np.log(sd).sum() - 0.5 * n_par * LOG2PI
         model.log_evidence_ = pd.Series(ll + log_prior + 0.5 * n_par * LOG2PI - 0.5 * logdet, index=index)
         model.ibic_ = float(-2 * model.log_evidence_.sum() + 2 * n_par * np.log(n.sum()))
+    model.warnings_ = problems(model, fits)
+    warn_fits(model.warnings_)
 
 
-def _empirical_bayes(model, data, x, prior_mean, prior_sd, max_em: int = 50, tol: float = 1e-3):
+def _empirical_bayes(model, data, x, prior_mean, prior_sd, first: Starts, max_em: int = 50, tol: float = 1e-3):
     """Hierarchical fit (Huys et al. 2011): a Normal group prior on the unconstrained parameters,
     estimated by EM with a Laplace approximation of each subject's posterior.
 
@@ -176,10 +300,9 @@ def _empirical_bayes(model, data, x, prior_mean, prior_sd, max_em: int = 50, tol
     """
     subjects = np.arange(data.n_subjects)
     mean, sd = prior_mean.copy(), prior_sd.copy()
-    converged = None
     for _ in range(max_em):
-        x, _, converged = _multistart(model, data, subjects, 1, None, mean=mean, sd=sd, x0=x)
-        cov = _covariance(_hessian(model, data, subjects, x, mean=mean, sd=sd))
+        x = _multistart(model, data, subjects, 1, None, mean=mean, sd=sd, x0=x, desc=f"EM {model.name}").x
+        cov, _ = _covariance(_hessian(model, data, subjects, x, mean=mean, sd=sd))
         post_var = torch.diagonal(cov, dim1=1, dim2=2).numpy()
         post_var = np.where(np.isfinite(post_var), post_var, sd**2)
         xn = x.numpy()
@@ -189,8 +312,10 @@ def _empirical_bayes(model, data, x, prior_mean, prior_sd, max_em: int = 50, tol
         mean, sd = new_mean, new_sd
         if change < tol:
             break
-    x, _, converged = _multistart(model, data, subjects, 1, None, mean=mean, sd=sd, x0=x)
-    return x, mean, sd, converged
+    last = _multistart(model, data, subjects, 1, None, mean=mean, sd=sd, x0=x, desc=f"EM {model.name}")
+    # the starts' agreement is that of the first (multi-start) pass; the EM passes refine one point
+    last.n_at_best, last.n_starts = first.n_at_best, first.n_starts
+    return last, mean, sd
 
 
 # --- cross-validation and comparison ------------------------------------------------------------
@@ -242,7 +367,8 @@ def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state
     mean = sd = None
     if model.method == "map":
         mean, sd = model.priors()
-    x, _, _ = _multistart(model, td, row_subject, model.n_starts, make_rng(model.random_state), mean=mean, sd=sd, lik_mask=train)
+    x = _multistart(model, td, row_subject, model.n_starts, make_rng(model.random_state), mean=mean, sd=sd, lik_mask=train,
+                    desc=f"cv {model.name}").x
     batch = td.rows(row_subject, test)
     with torch.no_grad():
         ll = model.loglik(x, batch).numpy()
@@ -269,7 +395,11 @@ def compare_models(models: dict[str, BehaviouralModel] | list[BehaviouralModel],
     -------
     summary : DataFrame, one row per model: ``n_params`` (per subject), ``nll``, ``aic``, ``bic``,
         ``ibic`` (for ``method='eb'``), ``cv_loglik`` (with ``cv_folds``), ``delta_bic`` to the best,
-        ``n_best_subjects`` (subjects whose BIC picks that model); sorted by BIC.
+        ``n_best_subjects`` (subjects whose BIC picks that model); sorted by BIC. ``summary.attrs['notes']``
+        lists the parameters whose MAP/EB modes sit at the prior mean for most subjects (also warned).
+
+    Models that nest others (hybrid: mf and mb; rw variants: rw) are fitted after them and start from
+    their optima, so their NLL is never above a nested model's for any subject (ML).
     per_subject_bic : DataFrame (subject × model).
     """
     if not isinstance(models, dict):
@@ -288,19 +418,32 @@ def compare_models(models: dict[str, BehaviouralModel] | list[BehaviouralModel],
         for m in models.values():
             if getattr(m, "stages", "first") != "first":
                 m.set_params(stages="first")
-    rows, bic = [], {}
-    for name, m in models.items():
-        m.fit(table, **fit_options)
-        row = {"model": name, "n_params": len(m.specs()), "nll": m.nll_, "aic": m.aic_, "bic": m.bic_}
-        if hasattr(m, "ibic_") and getattr(m, "method", "ml") == "eb":
-            row["ibic"] = m.ibic_
-        if cv_folds:
-            row["cv_loglik"] = cross_validate(m, table, cv_folds, random_state, **fit_options)["test_loglik"].sum()
-        rows.append(row)
-        bic[name] = m.subject_fits_["bic"]
-    per_subject = pd.DataFrame(bic)
-    summary = pd.DataFrame(rows).set_index("model")
+    rows, bic, fitted = {}, {}, {}
+    notes = []
+    # models that nest others fit after them and start from their optima (fitted once, here)
+    order = sorted(models, key=lambda name: len(models[name]._nested()))
+    with progress_bar("compare", len(order)) as bar:
+        for name in order:
+            m = models[name]
+            bar.set_postfix(model=name, refresh=True)
+            m._fit(table, nested_fits=fitted, **fit_options)
+            fitted[m.name] = m
+            row = {"model": name, "n_params": len(m.specs()), "nll": m.nll_, "aic": m.aic_, "bic": m.bic_}
+            if hasattr(m, "ibic_") and getattr(m, "method", "ml") == "eb":
+                row["ibic"] = m.ibic_
+            if cv_folds:
+                row["cv_loglik"] = cross_validate(m, table, cv_folds, random_state, **fit_options)["test_loglik"].sum()
+            rows[name] = row
+            bic[name] = m.subject_fits_["bic"]
+            notes += prior_notes(m, m.subject_fits_)
+            bar.update(1)
+    per_subject = pd.DataFrame({name: bic[name] for name in models})
+    summary = pd.DataFrame([rows[name] for name in models]).set_index("model")
     summary["delta_bic"] = summary["bic"] - summary["bic"].min()
     best = per_subject.idxmin(axis=1).value_counts()
     summary["n_best_subjects"] = [int(best.get(n, 0)) for n in summary.index]
-    return summary.sort_values("bic"), per_subject
+    summary = summary.sort_values("bic")
+    #: lines about priors that decided estimates (MAP/EB), also warned
+    summary.attrs["notes"] = notes
+    warn_fits(notes)
+    return summary, per_subject

@@ -50,6 +50,7 @@ def minimize_rows(
     max_backtracks: int = 25,
     window: int = 5,
     window_ftol: float = 1e-6,
+    callback: Callable[[int], None] | None = None,
 ) -> RowsResult:
     """Minimise every row of ``fun`` independently with L-BFGS (Armijo backtracking line search).
 
@@ -62,6 +63,7 @@ def minimize_rows(
     window, window_ftol : or when the last ``window`` iterations together lowered f by less than
         ``window_ftol * (1 + |f|)`` (a row crawling toward a parameter bound at an infinite
         unconstrained value, where the gradient vanishes only slowly).
+    callback : called after every iteration with the number of rows still active (progress bars).
     """
     x = x0.detach().clone()
     rows, n = x.shape
@@ -141,6 +143,8 @@ def minimize_rows(
         done = moved & ((g.abs().amax(1) <= gtol) | small_change)
         converged = converged | done | failed
         active = active & ~done & ~failed
+        if callback is not None:
+            callback(int(active.sum()))
     return RowsResult(x=x, fun=f, grad=g, n_iter=n_iter, converged=converged)
 
 

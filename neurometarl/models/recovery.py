@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -117,16 +119,23 @@ def model_recovery(models: dict[str, BehaviouralModel], task: str, *, n_subjects
     """
     if criterion not in ("bic", "aic"):
         raise ConfigError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
+    from .diagnostics import FitWarning
+    from .fitting import progress_bar
+
     ranges = ranges or {}
     rows = []
-    for g, (gen_name, gen) in enumerate(models.items()):
-        gen._resolve(None, _task(task, task_overrides))
-        params = sample_parameters(gen, n_subjects, ranges.get(gen_name), random_state=seed + 1000 * g)
-        recording = _simulate(gen, task, params, n_trials, seed + 1000 * g, task_overrides)
-        for fit_name, m in models.items():
-            fitted = clone(m).fit(recording, **AS_SESSIONS)
-            crit = fitted.subject_fits_[criterion]
-            rows += [{"generating": gen_name, "subject": s, "fitted": fit_name, criterion: v} for s, v in crit.items()]
+    with progress_bar("model recovery", len(models) ** 2) as bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)  # simulated groups: the diagnostics stay in each fit
+        for g, (gen_name, gen) in enumerate(models.items()):
+            gen._resolve(None, _task(task, task_overrides))
+            params = sample_parameters(gen, n_subjects, ranges.get(gen_name), random_state=seed + 1000 * g)
+            recording = _simulate(gen, task, params, n_trials, seed + 1000 * g, task_overrides)
+            for fit_name, m in models.items():
+                bar.set_postfix(generating=gen_name, fitted=fit_name, refresh=True)
+                fitted = clone(m).fit(recording, **AS_SESSIONS)
+                crit = fitted.subject_fits_[criterion]
+                rows += [{"generating": gen_name, "subject": s, "fitted": fit_name, criterion: v} for s, v in crit.items()]
+                bar.update(1)
     scores = pd.DataFrame(rows)
     best = scores.loc[scores.groupby(["generating", "subject"])[criterion].idxmin()]
     names = list(models)

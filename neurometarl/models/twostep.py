@@ -23,6 +23,7 @@ import torch
 from ..errors import ConfigError, DataError
 from .base import BehaviouralModel, positive, real, unit
 from .bayesian import _reversal_step
+from .compiled import compiled_loglik, hybrid_kernel
 
 STAGES = ("auto", "first", "both")
 
@@ -110,6 +111,34 @@ class HybridTwoStep(_TwoStepBase):
         if w is None:
             specs.append(unit("w", "model-based weight", prior=(0.0, 1.5)))
         return tuple(specs)
+
+    def _nested(self):
+        """The hybrid contains MF (w = 0) and MB (w = 1; alpha1 and lambda then have no effect, set to
+        0.5); MF and MB contain nothing fitted here."""
+        if self.fixed.get("w") is not None:
+            return []
+
+        def from_mf(params):
+            return params.assign(w=0.0)
+
+        def from_mb(params):
+            return params.assign(alpha1=0.5, **{"lambda": 0.5}, w=1.0)
+
+        return [(self._sub_model(ModelFreeTwoStep), from_mf), (self._sub_model(ModelBasedTwoStep), from_mb)]
+
+    def _compiled_loglik(self, p, batch):
+        w = self.fixed.get("w")
+        zero = torch.zeros_like(p["beta1"])
+        P = torch.stack([p.get("alpha1", zero), p["alpha2"], p.get("lambda", zero), p["beta1"], p.get("beta2", zero),
+                         p["perseveration"], p["w"] if w is None else zero + w], 1)
+        a = batch.columns()
+        q0, common, stage2 = float(self.q0), float(self.common_prob_), bool(self.stage2_)
+
+        def run(cols, values, ll, grad):
+            hybrid_kernel(cols, values, a["choice"], a["reward"], a["state2"], a["choice2"], a["lik1"], a["lik2"], a["update"],
+                          q0, common, stage2, ll, grad)
+
+        return compiled_loglik(P, run, batch.kernel_cache.setdefault(f"hybrid q0={q0} c={common} stage2={stage2}", {}))
 
     def _init_state(self, p, n):
         dt = p["beta1"].dtype
