@@ -72,7 +72,7 @@ class TrainConfig:
     encoder: str = "none"  # before the core, for pixel tasks: none, conv (trained), conv-fixed (random, untrained) or conv-contrast (conv-fixed, slot codes minus their mean)
     snapshots: int = 0  # weight snapshots kept at evenly spaced points of training (snapshots/iterNNNNNN.pt)
     algorithm: str = "a2c"  # learner: a2c (the paper's, one update per unroll) or ppo (GAE, clipped objective, n_epochs over minibatches of whole episodes)
-    learning_pass: str = "step"  # a2c gradient: step (graph built step by step during the rollout; the shipped checkpoints) or sequence (rollout without a graph, one fused core call over the stored inputs; faster, same gradients to float rounding)
+    learning_pass: str = "step"  # a2c gradient: step (graph built step by step during the rollout; the shipped checkpoints) or sequence (rollout without a graph, one fused core call over the stored inputs; faster, same gradients to float rounding; ppo always replays this way)
     optimizer: str = "rmsprop"  # rmsprop (paper; rmsprop_alpha, rmsprop_eps) or adam (betas 0.9/0.999, eps rmsprop_eps)
     n_epochs: int = 4  # ppo: passes over each batch of episodes
     n_minibatches: int = 4  # ppo: minibatches of whole episodes per pass (batch_size must divide evenly)
@@ -99,12 +99,11 @@ class TrainConfig:
                               f"{LEARNING_PASSES} (got {self.learning_pass!r}), optimizer one of {OPTIMIZERS} (got {self.optimizer!r})")
         if self.algorithm == "ppo":
             ppo_checks = {"n_epochs": self.n_epochs >= 1, "clip_coef": self.clip_coef > 0, "gae_lambda": 0 <= self.gae_lambda <= 1,
-                          "n_minibatches": 1 <= self.n_minibatches <= self.batch_size and self.batch_size % self.n_minibatches == 0,
-                          "learning_pass": self.learning_pass == "sequence"}
+                          "n_minibatches": 1 <= self.n_minibatches <= self.batch_size and self.batch_size % self.n_minibatches == 0}
             bad = [f"{k}={getattr(self, k)!r}" for k, ok in ppo_checks.items() if not ok]
             if bad:
                 raise ConfigError(f"invalid ppo config: {', '.join(bad)} (n_epochs >= 1, clip_coef > 0, 0 <= gae_lambda <= 1, "
-                                  f"n_minibatches dividing batch_size={self.batch_size}, learning_pass='sequence')")
+                                  f"n_minibatches dividing batch_size={self.batch_size})")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         task_config(self.task, **self.task_overrides())  # validates the task name and options
