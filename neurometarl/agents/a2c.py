@@ -1,9 +1,13 @@
-"""Batched advantage actor-critic (A2C), the "dopamine" learner that trains the network's weights.
+"""Batched advantage actor-critic (A2C), the "dopamine" learner that trains the network's weights, and PPO.
 
-Read top to bottom: config → seeding → task and network → training loop (collect an unroll from
-``batch_size`` episodes stepped in lockstep, n-step bootstrapped returns, one RMSProp step) →
-checkpoint → frozen evaluation. Loss per step (Wang et al. 2018):
-``−log π(a)·A + β_v·½·A² − β_e·H(π)``, with A = G − V and G the n-step bootstrapped return.
+Read top to bottom: config → seeding → task and network → training loop, one function per phase:
+``collect`` steps ``batch_size`` episodes in lockstep for one unroll and stores what the agent saw and
+did; ``replay`` recomputes the unroll's logits and values with one sequence-level call of the core
+(``learning_pass="sequence"``), or the step loop's graph is kept from the rollout (``"step"``, the
+default); ``a2c_loss`` / ``ppo_loss`` and ``optimize`` make the update → checkpoint → frozen evaluation.
+A2C loss per step (Wang et al. 2018): ``−log π(a)·A + β_v·½·A² − β_e·H(π)``, with A = G − V and G the
+n-step bootstrapped return; one update per unroll. PPO (``algorithm="ppo"``) collects whole episodes,
+then makes ``n_epochs`` passes over minibatches of them with the clipped objective and GAE(λ).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ OPTIMIZERS = ("rmsprop", "adam")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """A2C training settings.
+    """A2C (or PPO) training settings.
 
     Defaults are the paper's (Wang et al. 2018, common network: 48-unit LSTM, γ 0.9, β_v 0.05, β_e 0.05,
     RMSProp) except where batching changes the optimum: the paper made one update per episode at
@@ -44,6 +48,14 @@ class TrainConfig:
     128,000 episodes these reach ≥ 0.72 reward per trial on the correlated bandit (Bayes-optimal 0.737)
     and a regret of about 1.1–1.2 on the (0.25, 0.75) test problem (64,000 episodes already reach 0.72
     but left regrets of 1.2–2.1 across seeds).
+
+    ``learning_pass="step"`` (default) is the loop the shipped checkpoints were trained with;
+    ``"sequence"`` gives the same gradients to float rounding from one fused call of the core per unroll
+    (same random draws, so the same seed starts the same trajectory, but rounding differences grow over
+    training: a retrain is not bit-identical). ``algorithm="ppo"`` uses the ``n_epochs`` … ``clip_value``
+    fields (CleanRL's defaults: 4 epochs, 4 minibatches, clip 0.2, λ 0.95, no value clipping); PPO's
+    settings from the benchmark (``benchmarks/bench_peer_sb3.py``, arm ``ppo``) also change the shared ones
+    (Adam lr 1e-3, β_v 0.5, β_e 0.01, gradient norm 0.5, 16 episodes a batch).
     """
 
     task: str = "bandit-correlated"  # protocol name (see `neurometarl tasks`)
