@@ -13,7 +13,7 @@ Arms (``--arms``; each runs once per seed in ``--seeds``):
 * ``a2c``: neurometarl's default config (the paper's simulations; 128 episodes an update, whole-episode
   unrolls, RMSProp, 128,000 episodes, ``--episodes`` shortens it);
 * ``a2c-fast``: A2C with more updates per sample (32 episodes an update, 25-step truncated unrolls,
-  lr 5e-3) and the sequence-level learning pass;
+  lr 5e-3, 64,000 episodes) and the sequence-level learning pass;
 * ``ppo``: neurometarl's recurrent PPO (16 episodes a batch, 4 epochs × 4 minibatches of whole episodes,
   Adam lr 1e-3, GAE λ 0.95, β_v 0.5, β_e 0.01, gradient norm 0.5: RecurrentPPO's settings here);
 * ``sb3``: RecurrentPPO as tuned before (16 envs, 100-step rollouts, 4 epochs, lr 1e-3).
@@ -50,7 +50,7 @@ TARGET, TEST_EPISODES, TEST_SEED, N_TRIALS = 0.70, 300, 10_000, 100
 
 ARMS = {
     "a2c": {},
-    "a2c-fast": {"batch_size": 32, "unroll": 25, "lr": 5e-3, "train_episodes": 24_000, "learning_pass": "sequence"},
+    "a2c-fast": {"batch_size": 32, "unroll": 25, "lr": 5e-3, "train_episodes": 64_000, "learning_pass": "sequence"},
     "ppo": {"algorithm": "ppo", "batch_size": 16, "train_episodes": 6_400, "optimizer": "adam", "lr": 1e-3,
             "anneal_lr": False, "value_coef": 0.5, "entropy_coef": 0.01, "entropy_final": -1.0, "max_grad_norm": 0.5,
             "n_epochs": 4, "n_minibatches": 4, "gae_lambda": 0.95},

@@ -120,3 +120,11 @@ def test_ppo_config_is_validated_and_on_the_command_line(tmp_path, capsys):
     assert main(["train", "bandit-fixed", "--out", str(tmp_path / "p"), "--algorithm", "ppo", "--train-episodes", "32",
                  "--batch-size", "16", "--n-units", "8", "--n-minibatches", "2", "--eval-episodes", "10",
                  "--task-options", '{"n_trials": 10}', "--quiet"]) == 0
+
+
+def test_paper_simulations_train_with_the_papers_a2c_and_the_step_pass():
+    from neurometarl.experiments.base import EXPERIMENTS
+    from neurometarl.experiments import catalogue  # noqa: F401  (registers every experiment)
+
+    configs = [cfg for exp in EXPERIMENTS.values() for cfg in exp.train.values()]
+    assert configs and all(cfg.algorithm == "a2c" and cfg.learning_pass == "step" for cfg in configs)
