@@ -12,8 +12,8 @@ policy head and a linear value head, trained with γ = 0.9 on one torch thread.
 Arms (``--arms``; each runs once per seed in ``--seeds``):
 * ``a2c``: neurometarl's default config (the paper's simulations; 128 episodes an update, whole-episode
   unrolls, RMSProp, 128,000 episodes, ``--episodes`` shortens it);
-* ``a2c-fast``: A2C with more updates per sample (32 episodes an update, 25-step truncated unrolls,
-  lr 5e-3, 64,000 episodes) and the sequence-level learning pass;
+* ``a2c-fast``: A2C with more updates per sample (128 episodes a batch in 20-step truncated unrolls, so 5
+  updates a batch, lr 3e-2, 64,000 episodes) and the sequence-level learning pass;
 * ``ppo``: neurometarl's recurrent PPO (16 episodes a batch, 4 epochs × 4 minibatches of whole episodes,
   Adam lr 1e-3, GAE λ 0.95, β_v 0.5, β_e 0.01, gradient norm 0.5: RecurrentPPO's settings here);
 * ``sb3``: RecurrentPPO as tuned before (16 envs, 100-step rollouts, 4 epochs, lr 1e-3).
@@ -50,7 +50,7 @@ TARGET, TEST_EPISODES, TEST_SEED, N_TRIALS = 0.70, 300, 10_000, 100
 
 ARMS = {
     "a2c": {},
-    "a2c-fast": {"batch_size": 32, "unroll": 25, "lr": 5e-3, "train_episodes": 64_000, "learning_pass": "sequence"},
+    "a2c-fast": {"batch_size": 128, "unroll": 20, "lr": 3e-2, "train_episodes": 64_000, "learning_pass": "sequence"},
     "ppo": {"algorithm": "ppo", "batch_size": 16, "train_episodes": 6_400, "optimizer": "adam", "lr": 1e-3,
             "anneal_lr": False, "value_coef": 0.5, "entropy_coef": 0.01, "entropy_final": -1.0, "max_grad_norm": 0.5,
             "n_epochs": 4, "n_minibatches": 4, "gae_lambda": 0.95},
@@ -197,7 +197,7 @@ def main(argv=None):
     parser.add_argument("--sb3-budget", type=float, default=600.0, help="training seconds SB3 may use")
     parser.add_argument("--eval-every", type=int, default=25_600, help="SB3 env steps between frozen tests")
     parser.add_argument("--n-envs", type=int, default=16, help="SB3 environments stepped per rollout")
-    parser.add_argument("--snapshots", type=int, default=40, help="neurometarl weight snapshots tested after training")
+    parser.add_argument("--snapshots", type=int, default=80, help="neurometarl weight snapshots tested after training")
     parser.add_argument("--episodes", type=int, default=TrainConfig.train_episodes, help="the a2c arm's training episodes")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)

@@ -28,7 +28,7 @@ def add_commands(subparsers) -> None:
 
     from .agents import TrainConfig
 
-    p = subparsers.add_parser("train", help="train a meta-RL agent with batched A2C",
+    p = subparsers.add_parser("train", help="train a meta-RL agent with batched A2C (or PPO)",
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("task", help="task protocol (see `neurometarl tasks`)")
     p.add_argument("--out", required=True, help="output folder for checkpoint.pt, config.json, metrics.csv")

@@ -66,7 +66,7 @@ class TrainConfig:
     n_units: int = 48  # units in the recurrent core
     core: str = "lstm"  # memory core: lstm, gru, rnn, attention (slot-based key/value memory) or feedforward (no memory)
     trial_index_input: bool = False  # also feed the trial index (Wang 2016 bandits)
-    lr: float = 1e-2  # RMSProp learning rate (paper: 7e-4 with one episode per update)
+    lr: float = 1e-2  # learning rate of the optimizer (paper: RMSProp 7e-4 with one episode per update)
     anneal_lr: bool = True  # decay the learning rate linearly to 0 over training (stable final weights)
     gamma: float = 0.9  # discount
     value_coef: float = 0.05  # β_v
@@ -84,7 +84,7 @@ class TrainConfig:
     encoder: str = "none"  # before the core, for pixel tasks: none, conv (trained), conv-fixed (random, untrained) or conv-contrast (conv-fixed, slot codes minus their mean)
     snapshots: int = 0  # weight snapshots kept at evenly spaced points of training (snapshots/iterNNNNNN.pt)
     algorithm: str = "a2c"  # learner: a2c (the paper's, one update per unroll) or ppo (GAE, clipped objective, n_epochs over minibatches of whole episodes)
-    learning_pass: str = "step"  # a2c gradient: step (graph built step by step during the rollout; the shipped checkpoints) or sequence (rollout without a graph, one fused core call over the stored inputs; faster, same gradients to float rounding; ppo always replays this way)
+    learning_pass: str = "step"  # a2c gradient: step (graph built step by step during the rollout; the shipped checkpoints) or sequence (rollout without a graph, one fused core call over the stored inputs; same gradients to float rounding, faster with small batches and truncated unrolls; ppo always replays this way)
     optimizer: str = "rmsprop"  # rmsprop (paper; rmsprop_alpha, rmsprop_eps) or adam (betas 0.9/0.999, eps rmsprop_eps)
     n_epochs: int = 4  # ppo: passes over each batch of episodes
     n_minibatches: int = 4  # ppo: minibatches of whole episodes per pass (batch_size must divide evenly)
