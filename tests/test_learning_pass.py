@@ -63,7 +63,7 @@ def test_sequence_pass_trains_like_the_step_loop_with_the_same_draws():
     sequence = train(dataclasses.replace(cfg, learning_pass="sequence"), progress=False)
     assert step.metrics.reward_per_trial.iloc[0] == sequence.metrics.reward_per_trial.iloc[0]
     for p, q in zip(step.agent.parameters(), sequence.agent.parameters()):
-        torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-3)
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-4)
 
 
 def test_generalised_advantages_reduce_to_discounted_returns_at_lambda_one():
