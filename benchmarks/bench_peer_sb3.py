@@ -14,8 +14,9 @@ Arms (``--arms``; each runs once per seed in ``--seeds``):
   unrolls, RMSProp, 128,000 episodes, ``--episodes`` shortens it);
 * ``a2c-fast``: A2C with more updates per sample (128 episodes a batch in 20-step truncated unrolls, so 5
   updates a batch, lr 3e-2, 64,000 episodes) and the sequence-level learning pass;
-* ``ppo``: neurometarl's recurrent PPO (16 episodes a batch, 4 epochs × 4 minibatches of whole episodes,
-  Adam lr 1e-3, GAE λ 0.95, β_v 0.5, β_e 0.01, gradient norm 0.5: RecurrentPPO's settings here);
+* ``ppo``: neurometarl's recurrent PPO (32 episodes a batch, 2 epochs × 2 minibatches of whole episodes,
+  GAE λ 0.95, clip 0.2, otherwise A2C's defaults: RMSProp lr 1e-2 annealed, β_v 0.05, β_e 0.05 → 0;
+  with RecurrentPPO's own settings, Adam lr 1e-3, β_v 0.5, β_e 0.01, it was slower: docs/training.md);
 * ``sb3``: RecurrentPPO as tuned before (16 envs, 100-step rollouts, 4 epochs, lr 1e-3).
 
 Measured for each: environment steps per second of training (evaluation excluded), and the training
@@ -51,9 +52,7 @@ TARGET, TEST_EPISODES, TEST_SEED, N_TRIALS = 0.70, 300, 10_000, 100
 ARMS = {
     "a2c": {},
     "a2c-fast": {"batch_size": 128, "unroll": 20, "lr": 3e-2, "train_episodes": 64_000, "learning_pass": "sequence"},
-    "ppo": {"algorithm": "ppo", "batch_size": 16, "train_episodes": 6_400, "optimizer": "adam", "lr": 1e-3,
-            "anneal_lr": False, "value_coef": 0.5, "entropy_coef": 0.01, "entropy_final": -1.0, "max_grad_norm": 0.5,
-            "n_epochs": 4, "n_minibatches": 4, "gae_lambda": 0.95},
+    "ppo": {"algorithm": "ppo", "batch_size": 32, "train_episodes": 32_000, "lr": 1e-2, "n_epochs": 2, "n_minibatches": 2},
 }
 
 

@@ -95,13 +95,12 @@ def test_tiny_ppo_trains_checkpoints_and_resumes(tmp_path):
         assert torch.equal(p, q)  # same seed, same weights (minibatch order drawn from the run's generator)
 
 
-@pytest.mark.slow
 def test_short_ppo_run_beats_chance_on_the_correlated_bandit():
-    cfg = TrainConfig(task="bandit-correlated", algorithm="ppo", batch_size=16, train_episodes=3200, lr=1e-3,
-                      anneal_lr=False, optimizer="adam", value_coef=0.5, entropy_coef=0.01, entropy_final=-1,
-                      max_grad_norm=0.5, eval_episodes=300)
+    """240,000 env steps of PPO (a few seconds): well above chance (0.5) on 300 frozen test episodes."""
+    cfg = TrainConfig(task="bandit-correlated", algorithm="ppo", batch_size=32, train_episodes=2400, n_epochs=2,
+                      n_minibatches=2, eval_episodes=300)
     result = train(cfg, progress=False)
-    assert result.evaluation["agent_reward_per_trial"] > 0.6  # chance 0.5, Bayes-optimal about 0.74
+    assert result.evaluation["agent_reward_per_trial"] > 0.6  # Bayes-optimal about 0.74
 
 
 def test_ppo_config_is_validated_and_on_the_command_line(tmp_path, capsys):

@@ -53,9 +53,9 @@ class TrainConfig:
     ``"sequence"`` gives the same gradients to float rounding from one fused call of the core per unroll
     (same random draws, so the same seed starts the same trajectory, but rounding differences grow over
     training: a retrain is not bit-identical). ``algorithm="ppo"`` uses the ``n_epochs`` … ``clip_value``
-    fields (CleanRL's defaults: 4 epochs, 4 minibatches, clip 0.2, λ 0.95, no value clipping); PPO's
-    settings from the benchmark (``benchmarks/bench_peer_sb3.py``, arm ``ppo``) also change the shared ones
-    (Adam lr 1e-3, β_v 0.5, β_e 0.01, gradient norm 0.5, 16 episodes a batch).
+    fields (CleanRL's defaults: 4 epochs, 4 minibatches, clip 0.2, λ 0.95, no value clipping) and the
+    shared ones; the fastest PPO measured on the correlated bandit (``benchmarks/bench_peer_sb3.py``, arm
+    ``ppo``) keeps A2C's shared defaults with 32 episodes a batch and 2 epochs × 2 minibatches.
     """
 
     task: str = "bandit-correlated"  # protocol name (see `neurometarl tasks`)
