@@ -7,7 +7,8 @@ Learning pass (first, always): the same config trained for ``--pass-iterations``
 ``learning_pass="step"`` (the graph built step by step during the rollout) and ``learning_pass="sequence"``
 (rollout without a graph, one fused core call over the stored inputs), in alternation (step, sequence,
 step, sequence) so both see the same machine load; for the default config (128 whole episodes an
-update) and the truncated-unroll config (32 episodes, unroll 25). Reported: env steps/s and wall per
+update), the fast config of ``bench_peer_sb3.py`` (128 episodes, unroll 20) and a small one (32
+episodes, unroll 25). Reported: env steps/s and wall per
 update (one optimizer step) of each, best of the two repeats, and the ratio sequence / step.
 
 Both arms train the same 48-unit LSTM on the correlated bandit with the same trainer code:
@@ -49,7 +50,8 @@ def steps_per_second(metrics) -> float:
 
 
 PASS_CONFIGS = {"default (batch 128, whole episodes)": {},
-                "truncated (batch 32, unroll 25)": {"batch_size": 32, "unroll": 25, "lr": 5e-3}}
+                "a2c-fast (batch 128, unroll 20)": {"unroll": 20, "lr": 3e-2},
+                "small (batch 32, unroll 25)": {"batch_size": 32, "unroll": 25, "lr": 5e-3}}
 
 
 def compare_learning_passes(n_iterations: int, seed: int) -> dict:

@@ -36,8 +36,19 @@ def test_sequence_pass_gives_the_step_loops_gradients(name):
     """On a fixed batch, the A2C gradient from one sequence-level call over the stored inputs equals (to 1e-5)
     the gradient through the graph built step by step during the rollout, for the episode's first unroll
     (from the learned initial state) and a later one (from the stored state)."""
-    cfg = TrainConfig(**NETWORKS[name], n_units=16, seed=3)
-    agent, task = build_agent(cfg), make_task(cfg.task, 8, **cfg.task_overrides())
+    assert_same_gradients(TrainConfig(**NETWORKS[name], n_units=16, seed=3), 8)
+
+
+@pytest.mark.parametrize("core", ["lstm", "gru"])
+def test_sequence_pass_in_episode_chunks_gives_the_step_loops_gradients(core):
+    """Batches larger than ``SEQUENCE_CHUNK`` episodes go through the fused kernel in chunks on the CPU."""
+    from neurometarl.agents.network import SEQUENCE_CHUNK
+
+    assert_same_gradients(TrainConfig(core=core, n_units=16, seed=4), SEQUENCE_CHUNK + 13)
+
+
+def assert_same_gradients(cfg: TrainConfig, n_episodes: int):
+    agent, task = build_agent(cfg), make_task(cfg.task, n_episodes, **cfg.task_overrides())
     with torch.random.fork_rng(devices=[]):  # larger weights than at initialisation: gradients of some size
         torch.manual_seed(0)
         for p in agent.parameters():
@@ -51,7 +62,7 @@ def test_sequence_pass_gives_the_step_loops_gradients(name):
         sequence_grads = gradients(agent, a2c_loss(logits, values, rollout, cfg, 0.05)[0])
         assert any(g.abs().max() > 1e-3 for g in step_grads)
         for (param_name, _), g_step, g_seq in zip(agent.named_parameters(), step_grads, sequence_grads):
-            torch.testing.assert_close(g_seq, g_step, rtol=1e-5, atol=1e-5, msg=f"{name} unroll {unroll}: {param_name}")
+            torch.testing.assert_close(g_seq, g_step, rtol=1e-5, atol=1e-5, msg=f"unroll {unroll}: {param_name}")
 
 
 def test_sequence_pass_trains_like_the_step_loop_with_the_same_draws():

@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from .cores import AttentionCore, FeedForwardCore
 
 State = tuple[torch.Tensor, ...]
+SEQUENCE_CHUNK = 64  # episodes per fused call on the CPU
 
 
 class RecurrentCore(nn.Module):
@@ -50,6 +51,11 @@ class RecurrentCore(nn.Module):
         the same numbers (to float rounding) and gradients as calling :meth:`forward` step by step.
         """
         cell = self.cell
+        n_batch = xs.shape[1]
+        if not xs.is_cuda and n_batch > SEQUENCE_CHUNK:  # oneDNN slows once its workspace outgrows the cache
+            parts = [self.sequence(xs[:, i:i + SEQUENCE_CHUNK], tuple(s[i:i + SEQUENCE_CHUNK] for s in state))
+                     for i in range(0, n_batch, SEQUENCE_CHUNK)]
+            return torch.cat([h for h, _ in parts], 1), tuple(torch.cat(s) for s in zip(*(last for _, last in parts)))
         weights = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
         hx = [s.unsqueeze(0).contiguous() for s in state]  # (layers = 1, batch, n_units)
         with warnings.catch_warnings():  # on CUDA, cuDNN notes the cell's weights are not one flat buffer
