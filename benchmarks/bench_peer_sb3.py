@@ -184,7 +184,8 @@ def run_sb3(seed: int, budget_s: float, every: int, n_envs: int) -> dict:
 
 def summarise(runs: list[dict]) -> dict:
     """Median and range over seeds of every number the runs share (an unreached target counts as inf)."""
-    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    keys = [k for k in runs[0] if k != "seed" and all(number(r.get(k)) for r in runs)]
     return {k: {"median": statistics.median(r[k] for r in runs), "min": min(r[k] for r in runs),
                 "max": max(r[k] for r in runs)} for k in keys}
 
