@@ -79,7 +79,8 @@ def compare_learning_passes(n_iterations: int, seed: int) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the learning-pass comparison, 10 iterations an arm")
-    parser.add_argument("--pass-iterations", type=int, default=40, help="iterations per learning-pass arm")
+    parser.add_argument("--pass-iterations", type=int, default=None,
+                        help="iterations per learning-pass arm (default 40; 10 with --quick)")
     parser.add_argument("--plain-budget", type=float, default=120.0, help="seconds the plain loop may train")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--episodes", type=int, default=TrainConfig.train_episodes,
@@ -89,7 +90,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     results = {"threads": args.threads,
-               "learning_pass": compare_learning_passes(10 if args.quick else args.pass_iterations, args.seed)}
+               "learning_pass": compare_learning_passes(args.pass_iterations or (10 if args.quick else 40), args.seed)}
     if not args.quick:
         results.update(compare_batched_and_plain(args))
     if args.out:

@@ -1,6 +1,11 @@
 """The sequence-level learning pass gives A2C the step loop's gradients; PPO trains end to end."""
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -138,3 +143,15 @@ def test_paper_simulations_train_with_the_papers_a2c_and_the_step_pass():
 
     configs = [cfg for exp in EXPERIMENTS.values() for cfg in exp.train.values()]
     assert configs and all(cfg.algorithm == "a2c" and cfg.learning_pass == "step" for cfg in configs)
+
+
+def test_bench_training_quick_runs_on_a_tiny_budget(tmp_path):
+    """The benchmark script itself, one iteration an arm: it reports both passes and their ratio."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    res = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_training.py"), "--quick", "--pass-iterations",
+                          "1", "--threads", "1", "--out", str(tmp_path / "out.json")],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr
+    for arm in json.loads((tmp_path / "out.json").read_text())["learning_pass"].values():
+        assert arm["step"]["env_steps_per_s"] > 0 and arm["sequence"]["env_steps_per_s"] > 0 and arm["ratio"] > 0
