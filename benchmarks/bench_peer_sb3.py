@@ -1,21 +1,33 @@
-"""neurometarl's batched A2C vs stable-baselines3-contrib RecurrentPPO on the correlated bandit, in one run.
+"""neurometarl's batched A2C and PPO vs stable-baselines3-contrib RecurrentPPO on the correlated bandit, in one run.
 
     pip install -e ".[peers]"          # stable-baselines3, sb3-contrib, gymnasium (keep the CPU torch)
-    python benchmarks/bench_peer_sb3.py [--sb3-budget 600] [--out results.json]
+    python benchmarks/bench_peer_sb3.py [--sb3-budget 420] [--seeds 0 1 2] [--out results.json]
+    python benchmarks/bench_peer_sb3.py --arms a2c-fast ppo      # neurometarl's arms only (no SB3 needed)
 
 The protocol is ``bandit-correlated`` (p1 ~ U[0, 1], p2 = 1 − p1, 100 trials an episode). SB3 gets it as
 a gymnasium env whose observation is what neurometarl's agent sees each step: the constant go cue, the
-previous action one-hot and the previous reward. Both networks are one 48-unit LSTM shared by a linear
+previous action one-hot and the previous reward. Every network is one 48-unit LSTM shared by a linear
 policy head and a linear value head, trained with γ = 0.9 on one torch thread.
+
+Arms (``--arms``; each runs once per seed in ``--seeds``):
+* ``a2c``: neurometarl's default config (the paper's simulations; 128 episodes an update, whole-episode
+  unrolls, RMSProp, 128,000 episodes, ``--episodes`` shortens it);
+* ``a2c-fast``: A2C with more updates per sample (128 episodes a batch in 20-step truncated unrolls, so 5
+  updates a batch, lr 3e-2, 64,000 episodes) and the sequence-level learning pass;
+* ``ppo``: neurometarl's recurrent PPO (32 episodes a batch, 2 epochs × 2 minibatches of whole episodes,
+  GAE λ 0.95, clip 0.2, otherwise A2C's defaults: RMSProp lr 1e-2 annealed, β_v 0.05, β_e 0.05 → 0;
+  with RecurrentPPO's own settings, Adam lr 1e-3, β_v 0.5, β_e 0.01, it was slower: docs/training.md);
+* ``sb3``: RecurrentPPO as tuned before (16 envs, 100-step rollouts, 4 epochs, lr 1e-3).
 
 Measured for each: environment steps per second of training (evaluation excluded), and the training
 wall time until the policy first reaches 0.70 mean reward per trial on the same 300 frozen test episodes
-(``record_session``, seed 10000: the same episodes and reward draws for both; Bayes-optimal ≈ 0.74).
-neurometarl trains its default config once (128,000 episodes; ``--episodes`` shortens the run, its
-schedules annealing over the shorter run) and its weight snapshots are tested afterwards; SB3 is
-tested every ``--eval-every`` env steps, the clock paused, until it reaches 0.70 or its
-``--sb3-budget`` of training seconds is spent. If it never reaches 0.70, the time ratio printed is
-a lower bound (budget / neurometarl's time), said so on the line.
+(``record_session``, seed 10000: the same episodes and reward draws for all; Bayes-optimal ≈ 0.74).
+neurometarl's arms train once and their weight snapshots (``--snapshots``, evenly spaced) are tested
+afterwards; SB3 is tested every ``--eval-every`` env steps, the clock paused, until it reaches 0.70 or its
+``--sb3-budget`` of training seconds is spent (its time is then a lower bound, said so on the line).
+For neurometarl's arms also: the final weights' frozen reward as a fraction of the Bayes-optimal player's
+on the same episodes, and the expected regret at trial 100 on the (0.25, 0.75) problem (``bandit-fixed``,
+300 episodes). Each figure is reported as the median and range over seeds; ratios use the medians.
 """
 
 from __future__ import annotations
@@ -23,40 +35,48 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
-from sb3_contrib import RecurrentPPO
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.env_util import make_vec_env
 
-from neurometarl.agents import AgentSubject, TrainConfig, load_checkpoint, train
+from neurometarl.agents import AgentSubject, TrainConfig, evaluate, load_checkpoint, train
+from neurometarl.analysis.bandits import expected_regret
 from neurometarl.lab import record_session
 
 TARGET, TEST_EPISODES, TEST_SEED, N_TRIALS = 0.70, 300, 10_000, 100
 
+ARMS = {
+    "a2c": {},
+    "a2c-fast": {"batch_size": 128, "unroll": 20, "lr": 3e-2, "train_episodes": 64_000, "learning_pass": "sequence"},
+    "ppo": {"algorithm": "ppo", "batch_size": 32, "train_episodes": 32_000, "lr": 1e-2, "n_epochs": 2, "n_minibatches": 2},
+}
 
-class CorrelatedBanditEnv(gym.Env):
+
+def correlated_bandit_env():
     """``bandit-correlated`` for gymnasium: obs = (go cue 1, previous action one-hot, previous reward)."""
+    import gymnasium as gym
 
-    observation_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
-    action_space = gym.spaces.Discrete(2)
+    class CorrelatedBanditEnv(gym.Env):
+        observation_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
+        action_space = gym.spaces.Discrete(2)
 
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        p1 = self.np_random.uniform()
-        self.probs, self.t = (p1, 1.0 - p1), 0
-        return np.array([1, 0, 0, 0], np.float32), {}
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            p1 = self.np_random.uniform()
+            self.probs, self.t = (p1, 1.0 - p1), 0
+            return np.array([1, 0, 0, 0], np.float32), {}
 
-    def step(self, action):
-        reward = float(self.np_random.uniform() < self.probs[int(action)])
-        self.t += 1
-        obs = np.array([1, action == 0, action == 1, reward], np.float32)
-        return obs, reward, self.t >= N_TRIALS, False, {}
+        def step(self, action):
+            reward = float(self.np_random.uniform() < self.probs[int(action)])
+            self.t += 1
+            obs = np.array([1, action == 0, action == 1, reward], np.float32)
+            return obs, reward, self.t >= N_TRIALS, False, {}
+
+    return CorrelatedBanditEnv
 
 
 class SB3Subject:
@@ -93,35 +113,8 @@ def frozen_test(subject) -> float:
     return float(record_session(subject, "bandit-correlated", TEST_EPISODES, TEST_SEED).reward.mean())
 
 
-class EvaluateEvery(BaseCallback):
-    """Test the policy every ``every`` env steps with the clock paused; stop at the target or the budget."""
-
-    def __init__(self, every: int, budget_s: float):
-        super().__init__()
-        self.every, self.budget_s, self.history = every, budget_s, []
-
-    def _on_training_start(self):
-        self.started, self.paused, self.next_at = time.perf_counter(), 0.0, self.every
-
-    def train_s(self) -> float:
-        return time.perf_counter() - self.started - self.paused
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self.next_at:
-            self.next_at += self.every
-            elapsed, t0 = self.train_s(), time.perf_counter()
-            score = frozen_test(SB3Subject(self.model))
-            self.paused += time.perf_counter() - t0
-            self.history.append({"env_steps": self.num_timesteps, "train_s": round(elapsed, 2), "test_reward": round(score, 4)})
-            print(f"  sb3 {self.num_timesteps:>9,} steps {elapsed:7.1f} s: test reward/trial {score:.4f}", flush=True)
-            if score >= TARGET:
-                return False
-        return self.train_s() < self.budget_s
-
-
-def run_neurometarl(seed: int, n_snapshots: int, episodes: int) -> dict:
-    cfg = TrainConfig(task="bandit-correlated", seed=seed, train_episodes=episodes, eval_episodes=0,
-                      snapshots=n_snapshots, n_threads=1)
+def run_neurometarl(options: dict, seed: int, n_snapshots: int) -> dict:
+    cfg = TrainConfig(task="bandit-correlated", seed=seed, eval_episodes=0, snapshots=n_snapshots, n_threads=1, **options)
     with tempfile.TemporaryDirectory() as tmp:
         result = train(cfg, tmp, progress=False)
         history = []
@@ -132,14 +125,49 @@ def run_neurometarl(seed: int, n_snapshots: int, episodes: int) -> dict:
             history.append({"env_steps": int(row["env_steps"]), "train_s": float(row["elapsed_s"]), "test_reward": round(score, 4)})
     last = result.metrics.iloc[-1]
     hit = next((h for h in history if h["test_reward"] >= TARGET), None)
+    final = evaluate(result.agent, cfg, TEST_EPISODES, seed=TEST_SEED)
+    fixed = record_session(AgentSubject(result.agent, cfg.gamma), "bandit-fixed", TEST_EPISODES, TEST_SEED)
     return {"env_steps": int(last.env_steps), "train_s": float(last.elapsed_s),
             "env_steps_per_s": float(last.env_steps / last.elapsed_s),
             "time_to_target_s": hit["train_s"] if hit else math.inf,
-            "best_test_reward": max(h["test_reward"] for h in history), "history": history}
+            "env_steps_to_target": hit["env_steps"] if hit else None,
+            "best_test_reward": max(h["test_reward"] for h in history),
+            "final_ratio_to_bayes_optimal": final["ratio_to_bayes_optimal"],
+            "regret_at_trial_100": float(expected_regret(fixed).isel(trial=-1).mean()),
+            "history": history}
 
 
 def run_sb3(seed: int, budget_s: float, every: int, n_envs: int) -> dict:
-    env = make_vec_env(CorrelatedBanditEnv, n_envs=n_envs, seed=seed)
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    class EvaluateEvery(BaseCallback):
+        """Test the policy every ``every`` env steps with the clock paused; stop at the target or the budget."""
+
+        def __init__(self, every: int, budget_s: float):
+            super().__init__()
+            self.every, self.budget_s, self.history = every, budget_s, []
+
+        def _on_training_start(self):
+            self.started, self.paused, self.next_at = time.perf_counter(), 0.0, self.every
+
+        def train_s(self) -> float:
+            return time.perf_counter() - self.started - self.paused
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= self.next_at:
+                self.next_at += self.every
+                elapsed, t0 = self.train_s(), time.perf_counter()
+                score = frozen_test(SB3Subject(self.model))
+                self.paused += time.perf_counter() - t0
+                self.history.append({"env_steps": self.num_timesteps, "train_s": round(elapsed, 2), "test_reward": round(score, 4)})
+                print(f"  sb3 {self.num_timesteps:>9,} steps {elapsed:7.1f} s: test reward/trial {score:.4f}", flush=True)
+                if score >= TARGET:
+                    return False
+            return self.train_s() < self.budget_s
+
+    env = make_vec_env(correlated_bandit_env(), n_envs=n_envs, seed=seed)
     model = RecurrentPPO("MlpLstmPolicy", env, n_steps=N_TRIALS, batch_size=n_envs * N_TRIALS // 4, n_epochs=4,
                          learning_rate=1e-3, gamma=0.9, gae_lambda=0.95, ent_coef=0.01, seed=seed, device="cpu",
                          policy_kwargs={"lstm_hidden_size": 48, "n_lstm_layers": 1, "shared_lstm": True,
@@ -154,43 +182,76 @@ def run_sb3(seed: int, budget_s: float, every: int, n_envs: int) -> dict:
             "history": callback.history, "budget_s": budget_s, "n_envs": n_envs}
 
 
+def summarise(runs: list[dict]) -> dict:
+    """Median and range over seeds of every number the runs share (an unreached target counts as inf)."""
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    keys = [k for k in runs[0] if k != "seed" and all(number(r.get(k)) for r in runs)]
+    return {k: {"median": statistics.median(r[k] for r in runs), "min": min(r[k] for r in runs),
+                "max": max(r[k] for r in runs)} for k in keys}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arms", nargs="+", default=[*ARMS, "sb3"], choices=[*ARMS, "sb3"], help="arms to run")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="one run of every arm per seed")
     parser.add_argument("--sb3-budget", type=float, default=600.0, help="training seconds SB3 may use")
     parser.add_argument("--eval-every", type=int, default=25_600, help="SB3 env steps between frozen tests")
     parser.add_argument("--n-envs", type=int, default=16, help="SB3 environments stepped per rollout")
-    parser.add_argument("--snapshots", type=int, default=40, help="neurometarl weight snapshots tested after training")
-    parser.add_argument("--episodes", type=int, default=TrainConfig.train_episodes, help="neurometarl training episodes")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--snapshots", type=int, default=80, help="neurometarl weight snapshots tested after training")
+    parser.add_argument("--episodes", type=int, default=TrainConfig.train_episodes, help="the a2c arm's training episodes")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    print(f"neurometarl A2C ({args.episodes:,} training episodes, otherwise the default config) ...", flush=True)
-    ours = run_neurometarl(args.seed, args.snapshots, args.episodes)
-    print(f"RecurrentPPO (budget {args.sb3_budget:.0f} s) ...", flush=True)
-    peer = run_sb3(args.seed, args.sb3_budget, args.eval_every, args.n_envs)
+    runs: dict[str, list[dict]] = {}
+    for arm in args.arms:
+        for seed in args.seeds:
+            print(f"{arm}, seed {seed} ...", flush=True)
+            if arm == "sb3":
+                run = run_sb3(seed, args.sb3_budget, args.eval_every, args.n_envs)
+            else:
+                options = {"train_episodes": args.episodes, **ARMS[arm]} if arm == "a2c" else ARMS[arm]
+                run = run_neurometarl(options, seed, args.snapshots)
+            runs.setdefault(arm, []).append({"seed": seed, **run})
+            print(f"  {run['env_steps_per_s']:,.0f} env steps/s; time to 0.70 {run['time_to_target_s']:.1f} s", flush=True)
+    summary = {arm: summarise(r) for arm, r in runs.items()}
 
-    throughput = ours["env_steps_per_s"] / peer["env_steps_per_s"]
-    if math.isinf(ours["time_to_target_s"]):
-        speed = "neurometarl did not reach 0.70"
-    elif math.isinf(peer["time_to_target_s"]):
-        speed = (f">= {peer['train_s'] / ours['time_to_target_s']:.1f}x (lower bound: RecurrentPPO did not reach "
-                 f"{TARGET} in {peer['train_s']:.0f} s of training; best {peer['best_test_reward']:.4f})")
-    else:
-        speed = f"{peer['time_to_target_s'] / ours['time_to_target_s']:.1f}x"
-    fmt = lambda t: "not reached" if math.isinf(t) else f"{t:.1f} s"
-    print(f"\n{'':22}{'env steps/s':>12}{'time to 0.70':>15}{'trained':>10}{'env steps':>14}{'best test':>11}")
-    for label, r in (("neurometarl A2C", ours), ("SB3 RecurrentPPO", peer)):
-        print(f"{label:22}{r['env_steps_per_s']:>12,.0f}{fmt(r['time_to_target_s']):>15}{r['train_s']:>9.1f}s"
-              f"{r['env_steps']:>14,}{r['best_test_reward']:>11.4f}")
-    print(f"throughput ratio (neurometarl / SB3): {throughput:.1f}x (target >= 100x)")
-    print(f"time-to-0.70 ratio (SB3 / neurometarl): {speed} (target >= 20x)")
+    print(f"\nmedian [range] over seeds {args.seeds}:")
+    for arm, s in summary.items():
+        line = (f"{arm:9} env steps/s {median_range(s['env_steps_per_s'], ',.0f')}; "
+                f"time to 0.70 {median_range(s['time_to_target_s'], '.1f')} s")
+        if "final_ratio_to_bayes_optimal" in s:
+            line += (f"; final / Bayes-optimal {median_range(s['final_ratio_to_bayes_optimal'], '.3f')}"
+                     f"; regret at trial 100 on (0.25, 0.75) {median_range(s['regret_at_trial_100'], '.2f')}")
+        print(line)
+    ratios = {}
+    if "sb3" in summary:
+        peer = summary["sb3"]
+        reached = not math.isinf(peer["time_to_target_s"]["median"])
+        peer_time = peer["time_to_target_s" if reached else "train_s"]["median"]  # unreached: its budget, a lower bound
+        for arm in summary.keys() - {"sb3"}:
+            ours = summary[arm]
+            ratios[arm] = {"throughput": ours["env_steps_per_s"]["median"] / peer["env_steps_per_s"]["median"],
+                           "time_to_0.70": peer_time / ours["time_to_target_s"]["median"], "lower_bound": not reached}
+            bound = "" if reached else " (lower bound: RecurrentPPO did not reach 0.70 in its budget)"
+            print(f"{arm} / SB3: throughput {ratios[arm]['throughput']:.1f}x (target >= 150x), "
+                  f"time to 0.70 {ratios[arm]['time_to_0.70']:.1f}x{bound} (target >= 30x)")
     if args.out:
-        clean = lambda r: {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()}
         with open(args.out, "w") as f:
-            json.dump({"neurometarl": clean(ours), "sb3_recurrent_ppo": clean(peer),
-                       "throughput_ratio": throughput, "time_to_0.70_ratio": speed}, f, indent=2)
+            json.dump(finite({"runs": runs, "summary": summary, "ratios_to_sb3": ratios}), f, indent=2)
+
+
+def median_range(stat: dict, spec: str) -> str:
+    return f"{stat['median']:{spec}} [{stat['min']:{spec}}, {stat['max']:{spec}}]"
+
+
+def finite(obj):
+    """``obj`` with every infinite float (a target never reached) written as null, for JSON."""
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [finite(v) for v in obj]
+    return None if isinstance(obj, float) and math.isinf(obj) else obj
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from .io import check_output, claim
 #: sub-command → (module with ``add_commands``, one-line help), in help order
 COMMANDS: dict[str, tuple[str, str]] = {
     "tasks": ("neurometarl.tasks.commands", "list every task protocol with a one-line description"),
-    "train": ("neurometarl.commands", "train a meta-RL agent with batched A2C"),
+    "train": ("neurometarl.commands", "train a meta-RL agent with batched A2C (or PPO)"),
     "record": ("neurometarl.commands", "record a frozen session of a checkpoint or baseline as netCDF"),
     "figure": ("neurometarl.commands", "draw figures from saved results or recordings"),
     "reproduce": ("neurometarl.commands", "the main job: run every paper experiment from shipped checkpoints"),

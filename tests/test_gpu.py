@@ -62,3 +62,34 @@ def test_cli_train_device_cuda(tmp_path, capsys):
                  "--n-units", "8", "--eval-episodes", "20", "--device", "cuda", "--quiet"]) == 0
     assert json.loads((tmp_path / "c" / "config.json").read_text())["device"] == "cuda"
     assert "frozen test" in capsys.readouterr().out
+
+
+def test_sequence_pass_and_ppo_on_the_gpu():
+    """The fused learning pass (cuDNN kernels on the cells' weights) gives the CPU's gradients on the same
+    batch to 1e-4, and A2C with it and PPO train on the GPU."""
+    import copy
+
+    from neurometarl.agents.a2c import a2c_loss, build_agent, collect, replay, start_episodes
+    from neurometarl.seeding import make_generator
+    from neurometarl.tasks import make_task
+
+    for core in ("lstm", "gru", "rnn", "attention"):
+        cfg = dataclasses.replace(TINY, core=core, device="cpu")
+        agent, task = build_agent(cfg), make_task(cfg.task, 8, **cfg.task_overrides())
+        rollout, _ = collect(agent, task, start_episodes(agent, task, make_generator(0)), 20, make_generator(0))
+
+        def gradients(device):
+            moved = copy.deepcopy(agent).to(device)
+            batch = dataclasses.replace(rollout, **{k: getattr(rollout, k).to(device) for k in
+                                                    ("inputs", "actions", "rewards", "logits", "values", "bootstrap")})
+            loss = a2c_loss(*replay(moved, [batch]), batch, cfg, 0.05)[0]
+            return [None if g is None else g.cpu()
+                    for g in torch.autograd.grad(loss, list(moved.parameters()), allow_unused=True)]
+
+        for g_cpu, g_gpu in zip(gradients("cpu"), gradients("cuda")):
+            if g_cpu is not None:
+                torch.testing.assert_close(g_gpu, g_cpu, rtol=1e-4, atol=1e-4)
+    for cfg in (dataclasses.replace(TINY, learning_pass="sequence", eval_episodes=0),
+                dataclasses.replace(TINY, algorithm="ppo", n_minibatches=4, eval_episodes=0)):
+        result = train(cfg, progress=False)
+        assert np.isfinite(result.metrics[["loss", "reward_per_trial"]].to_numpy()).all()

@@ -1,9 +1,13 @@
-"""Batched advantage actor-critic (A2C), the "dopamine" learner that trains the network's weights.
+"""Batched advantage actor-critic (A2C), the "dopamine" learner that trains the network's weights, and PPO.
 
-Read top to bottom: config → seeding → task and network → training loop (collect an unroll from
-``batch_size`` episodes stepped in lockstep, n-step bootstrapped returns, one RMSProp step) →
-checkpoint → frozen evaluation. Loss per step (Wang et al. 2018):
-``−log π(a)·A + β_v·½·A² − β_e·H(π)``, with A = G − V and G the n-step bootstrapped return.
+Read top to bottom: config → seeding → task and network → training loop, one function per phase:
+``collect`` steps ``batch_size`` episodes in lockstep for one unroll and stores what the agent saw and
+did; ``replay`` recomputes the unroll's logits and values with one sequence-level call of the core
+(``learning_pass="sequence"``), or the step loop's graph is kept from the rollout (``"step"``, the
+default); ``a2c_loss`` / ``ppo_loss`` and ``optimize`` make the update → checkpoint → frozen evaluation.
+A2C loss per step (Wang et al. 2018): ``−log π(a)·A + β_v·½·A² − β_e·H(π)``, with A = G − V and G the
+n-step bootstrapped return; one update per unroll. PPO (``algorithm="ppo"``) collects whole episodes,
+then makes ``n_epochs`` passes over minibatches of them with the clipped objective and GAE(λ).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import torch
@@ -26,12 +31,17 @@ from ..lab.session import sample_actions
 from ..seeding import make_generator
 from ..tasks import make_task, task_config
 from .checkpoint import load_checkpoint, save_checkpoint, save_snapshot
-from .network import ARCHITECTURES, ENCODERS, ActorCriticAgent, EncodedRecurrentAgent, RecurrentAgent
+from .network import ARCHITECTURES, ENCODERS, ActorCriticAgent, EncodedRecurrentAgent, RecurrentAgent, State
+
+ALGORITHMS = ("a2c", "ppo")
+LEARNING_PASSES = ("sequence", "step")
+MAX_BATCH = 100_000  # episodes per update: an update holds all of them (observations, states, logits) in memory
+OPTIMIZERS = ("rmsprop", "adam")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """A2C training settings.
+    """A2C (or PPO) training settings.
 
     Defaults are the paper's (Wang et al. 2018, common network: 48-unit LSTM, γ 0.9, β_v 0.05, β_e 0.05,
     RMSProp) except where batching changes the optimum: the paper made one update per episode at
@@ -40,6 +50,14 @@ class TrainConfig:
     128,000 episodes these reach ≥ 0.72 reward per trial on the correlated bandit (Bayes-optimal 0.737)
     and a regret of about 1.1–1.2 on the (0.25, 0.75) test problem (64,000 episodes already reach 0.72
     but left regrets of 1.2–2.1 across seeds).
+
+    ``learning_pass="step"`` (default) is the loop the shipped checkpoints were trained with;
+    ``"sequence"`` gives the same gradients to float rounding from one fused call of the core per unroll
+    (same random draws, so the same seed starts the same trajectory, but rounding differences grow over
+    training: a retrain is not bit-identical). ``algorithm="ppo"`` uses the ``n_epochs`` … ``clip_value``
+    fields (CleanRL's defaults: 4 epochs, 4 minibatches, clip 0.2, λ 0.95, no value clipping) and the
+    shared ones; the fastest PPO measured on the correlated bandit (``benchmarks/bench_peer_sb3.py``, arm
+    ``ppo``) keeps A2C's shared defaults with 32 episodes a batch and 2 epochs × 2 minibatches.
     """
 
     task: str = "bandit-correlated"  # protocol name (see `neurometarl tasks`)
@@ -50,7 +68,7 @@ class TrainConfig:
     n_units: int = 48  # units in the recurrent core
     core: str = "lstm"  # memory core: lstm, gru, rnn, attention (slot-based key/value memory) or feedforward (no memory)
     trial_index_input: bool = False  # also feed the trial index (Wang 2016 bandits)
-    lr: float = 1e-2  # RMSProp learning rate (paper: 7e-4 with one episode per update)
+    lr: float = 1e-2  # learning rate of the optimizer (paper: RMSProp 7e-4 with one episode per update)
     anneal_lr: bool = True  # decay the learning rate linearly to 0 over training (stable final weights)
     gamma: float = 0.9  # discount
     value_coef: float = 0.05  # β_v
@@ -67,6 +85,14 @@ class TrainConfig:
     architecture: str = "single"  # network: single (one core, Sims 1-5) or actor-critic (critic LSTM + actor LSTM fed δ, Sim 6)
     encoder: str = "none"  # before the core, for pixel tasks: none, conv (trained), conv-fixed (random, untrained) or conv-contrast (conv-fixed, slot codes minus their mean)
     snapshots: int = 0  # weight snapshots kept at evenly spaced points of training (snapshots/iterNNNNNN.pt)
+    algorithm: str = "a2c"  # learner: a2c (the paper's, one update per unroll) or ppo (GAE, clipped objective, n_epochs over minibatches of whole episodes)
+    learning_pass: str = "step"  # a2c gradient: step (graph built step by step during the rollout; the shipped checkpoints) or sequence (rollout without a graph, one fused core call over the stored inputs; same gradients to float rounding, faster with small batches and truncated unrolls; ppo always replays this way)
+    optimizer: str = "rmsprop"  # rmsprop (paper; rmsprop_alpha, rmsprop_eps) or adam (betas 0.9/0.999, eps rmsprop_eps)
+    n_epochs: int = 4  # ppo: passes over each batch of episodes
+    n_minibatches: int = 4  # ppo: minibatches of whole episodes per pass (batch_size must divide evenly)
+    clip_coef: float = 0.2  # ppo: clip the probability ratio to 1 ± clip_coef
+    gae_lambda: float = 0.95  # ppo: λ of the generalised advantage estimate (1: n-step returns as in a2c)
+    clip_value: bool = False  # ppo: also clip each value update to ± clip_coef around the rollout's value
 
     def __post_init__(self):
         checks = {
@@ -74,14 +100,26 @@ class TrainConfig:
             "unroll": self.unroll >= 0, "n_units": self.n_units >= 1, "lr": self.lr > 0,
             "gamma": 0 <= self.gamma <= 1, "value_coef": self.value_coef >= 0, "entropy_coef": self.entropy_coef >= 0,
             "max_grad_norm": self.max_grad_norm > 0, "eval_episodes": self.eval_episodes >= 0,
-            "checkpoint_every": self.checkpoint_every >= 1, "n_threads": self.n_threads >= 0,
+            "checkpoint_every": self.checkpoint_every >= 1, "n_threads": self.n_threads >= 0, "seed": self.seed >= 0,
         }
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"invalid training config: {', '.join(bad)} (see `neurometarl train --help` for valid ranges)")
+        if self.batch_size > MAX_BATCH:
+            raise ConfigError(f"batch_size={self.batch_size} is above {MAX_BATCH}: one update's episodes are held in memory")
         if self.architecture not in ARCHITECTURES or self.encoder not in ENCODERS or self.snapshots < 0:
             raise ConfigError(f"architecture must be one of {ARCHITECTURES} (got {self.architecture!r}), encoder one of "
                               f"{ENCODERS} (got {self.encoder!r}), snapshots >= 0 (got {self.snapshots})")
+        if self.algorithm not in ALGORITHMS or self.learning_pass not in LEARNING_PASSES or self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"algorithm must be one of {ALGORITHMS} (got {self.algorithm!r}), learning_pass one of "
+                              f"{LEARNING_PASSES} (got {self.learning_pass!r}), optimizer one of {OPTIMIZERS} (got {self.optimizer!r})")
+        if self.algorithm == "ppo":
+            ppo_checks = {"n_epochs": self.n_epochs >= 1, "clip_coef": self.clip_coef > 0, "gae_lambda": 0 <= self.gae_lambda <= 1,
+                          "n_minibatches": 1 <= self.n_minibatches <= self.batch_size and self.batch_size % self.n_minibatches == 0}
+            bad = [f"{k}={getattr(self, k)!r}" for k, ok in ppo_checks.items() if not ok]
+            if bad:
+                raise ConfigError(f"invalid ppo config: {', '.join(bad)} (n_epochs >= 1, clip_coef > 0, 0 <= gae_lambda <= 1, "
+                                  f"n_minibatches dividing batch_size={self.batch_size})")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         task_config(self.task, **self.task_overrides())  # validates the task name and options
@@ -147,9 +185,195 @@ def build_agent(cfg: TrainConfig) -> RecurrentAgent:
                               cfg.trial_index_input, probe.n_trials)
 
 
+class Carry(NamedTuple):
+    """Where the batch of episodes stands between unrolls: the next step's observation and the agent's memory."""
+
+    obs: torch.Tensor  # (batch, n_obs)
+    info: dict
+    prev_action: torch.Tensor  # (batch, n_actions) one-hot, zeros before the first step
+    prev_reward: torch.Tensor  # (batch,)
+    state: State  # the agent's state (detached after an episode's first step)
+    step: int  # steps already taken in the episode
+
+
+@dataclass
+class Rollout:
+    """One unroll of the batch, every tensor (steps, batch, ...): what the learner needs to replay it."""
+
+    first: bool  # the unroll starts the episode (the learner then starts from the learned initial state)
+    state: State  # the agent's state before the unroll (detached)
+    inputs: torch.Tensor  # (steps, batch, n_inputs) what the agent saw
+    actions: torch.Tensor  # (steps, batch) long
+    rewards: torch.Tensor  # (steps, batch)
+    logits: torch.Tensor  # (steps, batch, n_actions) of the acting policy (with its graph for learning_pass='step')
+    values: torch.Tensor  # (steps, batch) likewise
+    bootstrap: torch.Tensor  # (batch,) V of the state after the unroll, 0 where the episode ended
+
+
+def start_episodes(agent, task, generator: torch.Generator) -> Carry:
+    obs, info = task.reset(generator)
+    b, device = task.batch_size, obs.device
+    return Carry(obs, info, torch.zeros(b, task.n_actions, device=device), torch.zeros(b, device=device),
+                 agent.initial_state(b), 0)
+
+
+def collect(agent, task, carry: Carry, n_steps: int, generator: torch.Generator, *,
+            keep_graph: bool = False) -> tuple[Rollout, Carry]:
+    """Step the batch ``n_steps`` steps with actions drawn from the agent's policy; without a graph unless
+    ``keep_graph`` (the step-by-step learning pass learns from the graph built here)."""
+    obs, info, prev_action, prev_reward, state, step = carry
+    steps = {"inputs": [], "actions": [], "rewards": [], "logits": [], "values": []}
+    with torch.set_grad_enabled(keep_graph):
+        for _ in range(n_steps):
+            x = agent.make_input(obs, prev_action, prev_reward, info["trial"])
+            logits, value, _, state = agent(x, state)
+            action = sample_actions(F.log_softmax(logits, dim=1).exp().detach(), generator)
+            obs, reward, done, info = task.step(action)
+            for key, v in zip(steps, (x, action, reward, logits, value)):
+                steps[key].append(v)
+            prev_action, prev_reward = F.one_hot(action, task.n_actions).float(), reward
+    with torch.no_grad():  # n-step returns bootstrap from V of the next state unless the episode ended
+        x = agent.make_input(obs, prev_action, prev_reward, info["trial"])
+        bootstrap = torch.zeros_like(prev_reward) if bool(done.all()) else agent(x, state)[1]
+    rollout = Rollout(step == 0, tuple(s.detach() for s in carry.state), bootstrap=bootstrap,
+                      **{key: torch.stack(v) for key, v in steps.items()})
+    return rollout, Carry(obs, info, prev_action, prev_reward, tuple(s.detach() for s in state), step + n_steps)
+
+
+def replay(agent, rollouts: list[Rollout], episodes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits (steps, batch, n_actions) and values (steps, batch) of the stored steps under the current weights:
+    per unroll, one sequence-level call of the core from the stored state (the learned initial state at an
+    episode's start); ``episodes`` picks batch rows."""
+    logits, values = [], []
+    for r in rollouts:
+        inputs = r.inputs if episodes is None else r.inputs[:, episodes]
+        if r.first:
+            state = agent.initial_state(inputs.shape[1])
+        else:
+            state = r.state if episodes is None else tuple(s[episodes] for s in r.state)
+        step_logits, step_values, _ = agent.forward_sequence(inputs, state)
+        logits.append(step_logits)
+        values.append(step_values)
+    return torch.cat(logits), torch.cat(values)
+
+
+def discounted_returns(rewards: torch.Tensor, bootstrap: torch.Tensor, gamma: float) -> torch.Tensor:
+    """n-step returns G_t = r_t + γ·G_{t+1}, G after the last step = ``bootstrap``; (steps, batch)."""
+    ret, returns = bootstrap, []
+    for r in reversed(rewards):
+        ret = r + gamma * ret
+        returns.append(ret)
+    return torch.stack(returns[::-1])
+
+
+def generalised_advantages(rewards, values, bootstrap, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """GAE(λ) advantages and the returns they imply (advantage + value), (steps, batch) each."""
+    advantages, last, next_value = torch.zeros_like(rewards), torch.zeros_like(bootstrap), bootstrap
+    for t in reversed(range(rewards.shape[0])):
+        last = rewards[t] + gamma * next_value - values[t] + gamma * lam * last
+        advantages[t], next_value = last, values[t]
+    return advantages, advantages + values
+
+
+def policy_terms(logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """log π(a) of the taken actions and the policy's entropy, (steps, batch) each."""
+    log_policy = F.log_softmax(logits, dim=-1)
+    return log_policy.gather(-1, actions[..., None])[..., 0], -(log_policy.exp() * log_policy).sum(-1)
+
+
+def a2c_loss(logits, values, rollout: Rollout, cfg: TrainConfig, entropy_coef: float) -> tuple[torch.Tensor, dict]:
+    """``−log π(a)·A + β_v·½·A² − β_e·H(π)`` averaged over the unroll, A = G − V with n-step returns G."""
+    log_probs, entropies = policy_terms(logits, rollout.actions)
+    advantage = discounted_returns(rollout.rewards, rollout.bootstrap, cfg.gamma) - values
+    policy_loss = -(log_probs * advantage.detach()).mean()
+    value_loss = 0.5 * advantage.pow(2).mean()
+    loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropies.mean()
+    return loss, {"entropy": entropies.mean(), "value_loss": value_loss}
+
+
+def ppo_loss(logits, values, batch: dict, cfg: TrainConfig, entropy_coef: float) -> tuple[torch.Tensor, dict]:
+    """Clipped surrogate ``−min(ρ·Â, clip(ρ, 1 ± ε)·Â) + β_v·½·(V − G)² − β_e·H(π)`` on one minibatch,
+    ρ = π(a)/π_old(a), Â the GAE advantages normalised over the minibatch; the value term optionally clipped."""
+    log_probs, entropies = policy_terms(logits, batch["actions"])
+    log_ratio = log_probs - batch["log_probs"]
+    ratio = log_ratio.exp()
+    adv = batch["advantages"]
+    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    policy_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+    value_error = (values - batch["returns"]).pow(2)
+    if cfg.clip_value:
+        clipped = batch["values"] + (values - batch["values"]).clamp(-cfg.clip_coef, cfg.clip_coef)
+        value_error = torch.max(value_error, (clipped - batch["returns"]).pow(2))
+    value_loss = 0.5 * value_error.mean()
+    loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropies.mean()
+    with torch.no_grad():
+        approx_kl = ((ratio - 1) - log_ratio).mean()
+        clip_fraction = ((ratio - 1).abs() > cfg.clip_coef).float().mean()
+    return loss, {"entropy": entropies.mean(), "value_loss": value_loss, "approx_kl": approx_kl, "clip_fraction": clip_fraction}
+
+
+def optimize(optimizer, agent, loss: torch.Tensor, cfg: TrainConfig, iteration: int) -> None:
+    """One gradient step on ``loss`` with the gradient's L2 norm clipped to ``max_grad_norm``."""
+    if not torch.isfinite(loss):
+        raise TrainingDivergedError(
+            f"loss became {loss.item()} at iteration {iteration}; lower --lr (now {cfg.lr}) or --max-grad-norm")
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
+    optimizer.step()
+
+
+def a2c_iteration(agent, task, optimizer, generator, cfg: TrainConfig, iteration: int, entropy_coef: float) -> dict:
+    """One batch of episodes, one A2C update per unroll (the weights change between unrolls)."""
+    unroll = cfg.unroll or task.n_steps
+    carry = start_episodes(agent, task, generator)
+    totals = {"reward": 0.0, "loss": 0.0, "entropy": 0.0, "value_loss": 0.0}
+    while carry.step < task.n_steps:
+        n_steps = min(unroll, task.n_steps - carry.step)
+        rollout, carry = collect(agent, task, carry, n_steps, generator, keep_graph=cfg.learning_pass == "step")
+        logits, values = (rollout.logits, rollout.values) if cfg.learning_pass == "step" else replay(agent, [rollout])
+        loss, stats = a2c_loss(logits, values, rollout, cfg, entropy_coef)
+        optimize(optimizer, agent, loss, cfg, iteration)
+        totals["reward"] += rollout.rewards.sum().item()
+        for key, value in {"loss": loss, **stats}.items():
+            totals[key] += value.item() * n_steps
+    return {key: value / task.n_steps if key != "reward" else value for key, value in totals.items()}
+
+
+def ppo_iteration(agent, task, optimizer, generator, cfg: TrainConfig, iteration: int, entropy_coef: float) -> dict:
+    """One batch of whole episodes collected with the weights fixed, then ``n_epochs`` passes over
+    ``n_minibatches`` minibatches of whole episodes (a shuffled split of the batch each pass)."""
+    unroll = cfg.unroll or task.n_steps
+    carry, rollouts = start_episodes(agent, task, generator), []
+    while carry.step < task.n_steps:
+        rollout, carry = collect(agent, task, carry, min(unroll, task.n_steps - carry.step), generator)
+        rollouts.append(rollout)
+    actions, rewards = torch.cat([r.actions for r in rollouts]), torch.cat([r.rewards for r in rollouts])
+    values = torch.cat([r.values for r in rollouts])
+    advantages, returns = generalised_advantages(rewards, values, rollouts[-1].bootstrap, cfg.gamma, cfg.gae_lambda)
+    data = {"actions": actions, "log_probs": policy_terms(torch.cat([r.logits for r in rollouts]), actions)[0],
+            "advantages": advantages, "returns": returns, "values": values}
+    totals: dict[str, float] = {}
+    for _ in range(cfg.n_epochs):
+        order = torch.randperm(task.batch_size, generator=generator, device=generator.device).to(actions.device)
+        for episodes in order.chunk(cfg.n_minibatches):
+            logits, new_values = replay(agent, rollouts, episodes)
+            loss, stats = ppo_loss(logits, new_values, {k: v[:, episodes] for k, v in data.items()}, cfg, entropy_coef)
+            optimize(optimizer, agent, loss, cfg, iteration)
+            for key, value in {"loss": loss, **stats}.items():
+                totals[key] = totals.get(key, 0.0) + value.item() / (cfg.n_epochs * cfg.n_minibatches)
+    return {"reward": rewards.sum().item(), **totals}
+
+
+def make_optimizer(agent, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=cfg.rmsprop_eps)
+    return torch.optim.RMSprop(agent.parameters(), lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps)
+
+
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
           progress: bool = True) -> TrainResult:
-    """Train a meta-RL agent with batched A2C; write ``checkpoint.pt``, ``config.json``,
+    """Train a meta-RL agent with batched A2C (or PPO); write ``checkpoint.pt``, ``config.json``,
     ``metrics.csv`` and ``provenance.json`` into ``out_dir`` (if given)."""
     if cfg.n_threads:
         torch.set_num_threads(cfg.n_threads)
@@ -158,7 +382,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
     generator = make_generator(cfg.seed, device)
     task = make_task(cfg.task, cfg.batch_size, device, **cfg.task_overrides())
     agent = build_agent(cfg).to(device)
-    optimizer = torch.optim.RMSprop(agent.parameters(), lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.rmsprop_eps)
+    optimizer = make_optimizer(agent, cfg)
     start, metrics, elapsed_before = 0, [], 0.0
     if resume and out_dir is not None and (out_dir / "checkpoint.pt").exists():
         ckpt = load_checkpoint(out_dir / "checkpoint.pt", device=device)
@@ -169,7 +393,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
         generator.set_state(ckpt.generator_state.cpu())  # loaded onto `device`; a CUDA generator's state is a CPU tensor
         start, metrics = ckpt.iteration, ckpt.metrics
         elapsed_before = metrics[-1]["elapsed_s"] if metrics else 0.0
-    unroll = cfg.unroll or task.n_steps
+    learn = ppo_iteration if cfg.algorithm == "ppo" else a2c_iteration
     snapshot_at = cfg.snapshot_iterations()
     started = time.perf_counter()
     bar = tqdm(range(start, cfg.n_iterations), desc=f"train {cfg.task}", unit="it", disable=not progress,
@@ -178,61 +402,14 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
         entropy_coef = cfg.entropy_at(iteration)
         for group in optimizer.param_groups:
             group["lr"] = cfg.lr_at(iteration)
-        obs, info = task.reset(generator)
-        state = agent.initial_state(cfg.batch_size)
-        prev_action = torch.zeros(cfg.batch_size, task.n_actions, device=device)
-        prev_reward = torch.zeros(cfg.batch_size, device=device)
-        totals = {"reward": 0.0, "loss": 0.0, "entropy": 0.0, "value_loss": 0.0}
-        for chunk_start in range(0, task.n_steps, unroll):
-            log_probs, values, entropies, rewards = [], [], [], []
-            for _ in range(chunk_start, min(chunk_start + unroll, task.n_steps)):
-                x = agent.make_input(obs, prev_action, prev_reward, info["trial"])
-                logits, value, _, state = agent(x, state)
-                log_policy = F.log_softmax(logits, dim=1)
-                action = sample_actions(log_policy.exp().detach(), generator)
-                obs, reward, done, info = task.step(action)
-                log_probs.append(log_policy.gather(1, action[:, None])[:, 0])
-                entropies.append(-(log_policy.exp() * log_policy).sum(1))
-                values.append(value)
-                rewards.append(reward)
-                prev_action = F.one_hot(action, task.n_actions).float()
-                prev_reward = reward
-            # n-step returns, bootstrapped from V of the next state unless the episode ended
-            with torch.no_grad():
-                x = agent.make_input(obs, prev_action, prev_reward, info["trial"])
-                ret = torch.zeros_like(prev_reward) if bool(done.all()) else agent(x, state)[1]
-            returns = []
-            for r in reversed(rewards):
-                ret = r + cfg.gamma * ret
-                returns.append(ret)
-            returns = torch.stack(returns[::-1])
-            values, log_probs, entropies = torch.stack(values), torch.stack(log_probs), torch.stack(entropies)
-            advantage = returns - values
-            policy_loss = -(log_probs * advantage.detach()).mean()
-            value_loss = 0.5 * advantage.pow(2).mean()
-            loss = policy_loss + cfg.value_coef * value_loss - entropy_coef * entropies.mean()
-            if not torch.isfinite(loss):
-                raise TrainingDivergedError(
-                    f"loss became {loss.item()} at iteration {iteration}; lower --lr (now {cfg.lr}) or --max-grad-norm")
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            state = tuple(s.detach() for s in state)
-            n_chunk = len(rewards)
-            totals["reward"] += torch.stack(rewards).sum().item()
-            totals["loss"] += loss.item() * n_chunk
-            totals["entropy"] += entropies.mean().item() * n_chunk
-            totals["value_loss"] += value_loss.item() * n_chunk
+        totals = learn(agent, task, optimizer, generator, cfg, iteration, entropy_coef)
         elapsed = elapsed_before + time.perf_counter() - started
         row = {
             "iteration": iteration + 1,
             "episodes": (iteration + 1) * cfg.batch_size,
             "env_steps": (iteration + 1) * cfg.batch_size * task.n_steps,
-            "reward_per_trial": totals["reward"] / (cfg.batch_size * task.n_trials),
-            "loss": totals["loss"] / task.n_steps,
-            "entropy": totals["entropy"] / task.n_steps,
-            "value_loss": totals["value_loss"] / task.n_steps,
+            "reward_per_trial": totals.pop("reward") / (cfg.batch_size * task.n_trials),
+            **totals,
             "entropy_coef": entropy_coef,
             "elapsed_s": round(elapsed, 3),
         }

@@ -70,6 +70,24 @@ class AttentionCore(nn.Module):
         h = torch.tanh(self.readout(torch.cat([e, retrieved], 1)))
         return h, (h, keys, values)
 
+    def sequence(self, xs: torch.Tensor, state) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Many steps at once: ``xs`` (steps, batch, n_inputs) → ``h`` (steps, batch, n_units), final state.
+
+        Every step's slot is written first, and a causal mask lets step t attend to the slots held
+        before the sequence and those of steps ≤ t: the numbers of :meth:`forward` step by step."""
+        _, keys, values = state
+        b, heads, n_held, dh = keys.shape
+        n_steps = xs.shape[0]
+        positions = torch.stack([self.position(n_held - 1 + t, xs.device) for t in range(n_steps)])
+        e = self.embed(xs) + positions[:, None]  # (steps, batch, n_units)
+        q, k, v = self.qkv(e).view(n_steps, b, 3, heads, dh).permute(2, 1, 3, 0, 4).unbind(0)  # (batch, head, steps, dh)
+        keys, values = torch.cat([keys, k], 2), torch.cat([values, v], 2)
+        slot = torch.arange(n_held + n_steps, device=xs.device)
+        visible = slot[None, :] < n_held + 1 + torch.arange(n_steps, device=xs.device)[:, None]  # (steps, slots)
+        retrieved = F.scaled_dot_product_attention(q, keys, values, attn_mask=visible)  # (batch, head, steps, dh)
+        h = torch.tanh(self.readout(torch.cat([e, retrieved.permute(2, 0, 1, 3).reshape(n_steps, b, heads * dh)], -1)))
+        return h, (h[-1], keys, values)
+
 
 class FeedForwardCore(nn.Module):
     """No memory: h = tanh(W·x + b) from the current step's input only; ``state`` is ignored."""
@@ -87,3 +105,8 @@ class FeedForwardCore(nn.Module):
     def forward(self, x: torch.Tensor, state) -> tuple[torch.Tensor, tuple[torch.Tensor]]:
         h = torch.tanh(self.layer(x))
         return h, (h,)
+
+    def sequence(self, xs: torch.Tensor, state) -> tuple[torch.Tensor, tuple[torch.Tensor]]:
+        """Many steps at once: (steps, batch, n_inputs) → (steps, batch, n_units), state after the last step."""
+        h = torch.tanh(self.layer(xs))
+        return h, (h[-1],)

@@ -6,6 +6,8 @@ when ``trial_index_input``). Output = action logits and a scalar value, both lin
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -13,6 +15,7 @@ from ..errors import ConfigError
 from .cores import AttentionCore, FeedForwardCore
 
 State = tuple[torch.Tensor, ...]
+SEQUENCE_CHUNK = 64  # episodes per fused call on the CPU
 
 
 class RecurrentCore(nn.Module):
@@ -40,6 +43,29 @@ class RecurrentCore(nn.Module):
             return h, (h, c)
         h = self.cell(x, state[0])
         return h, (h,)
+
+    def sequence(self, xs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """Many steps in one fused call (the ``nn.LSTM``/``nn.GRU``/``nn.RNN`` kernel) on the cell's own weights.
+
+        ``xs`` (steps, batch, n_inputs) → ``h`` (steps, batch, n_units) and the state after the last step;
+        the same numbers (to float rounding) and gradients as calling :meth:`forward` step by step.
+        """
+        cell = self.cell
+        n_batch = xs.shape[1]
+        if not xs.is_cuda and n_batch > SEQUENCE_CHUNK:  # oneDNN slows once its workspace outgrows the cache
+            parts = [self.sequence(xs[:, i:i + SEQUENCE_CHUNK], tuple(s[i:i + SEQUENCE_CHUNK] for s in state))
+                     for i in range(0, n_batch, SEQUENCE_CHUNK)]
+            return torch.cat([h for h, _ in parts], 1), tuple(torch.cat(s) for s in zip(*(last for _, last in parts)))
+        weights = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+        hx = [s.unsqueeze(0).contiguous() for s in state]  # (layers = 1, batch, n_units)
+        with warnings.catch_warnings():  # on CUDA, cuDNN notes the cell's weights are not one flat buffer
+            warnings.simplefilter("ignore", UserWarning)
+            if self.kind == "lstm":
+                h, h_last, c_last = torch._VF.lstm(xs, hx, weights, True, 1, 0.0, self.training, False, False)
+                return h, (h_last[0], c_last[0])
+            kernel = {"gru": torch._VF.gru, "rnn": getattr(torch._VF, f"rnn_{getattr(cell, 'nonlinearity', 'tanh')}")}
+            h, h_last = kernel[self.kind](xs, hx[0], weights, True, 1, 0.0, self.training, False, False)
+        return h, (h_last[0],)
 
 
 CORES = ("lstm", "gru", "rnn", "attention", "feedforward")
@@ -109,6 +135,17 @@ class RecurrentAgent(nn.Module):
             h = hooks["hidden"](h)
             state = (h, *state[1:])
         return self.policy_head(h), self.value_head(h)[:, 0], h, state
+
+    def forward_sequence(self, xs: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """Many steps at once, for the learner: ``xs`` (steps, batch, n_inputs) from ``state`` →
+        ``logits`` (steps, batch, n_actions), ``value`` (steps, batch), state after the last step.
+        Equal (to float rounding) to :meth:`forward` step by step; no hooks."""
+        h, state = self.core.sequence(self.encode_sequence(xs), state)
+        return self.policy_head(h), self.value_head(h)[..., 0], state
+
+    def encode_sequence(self, xs: torch.Tensor) -> torch.Tensor:
+        """The core's input for each step of ``xs`` (steps, batch, n_inputs); the identity here."""
+        return xs
 
 
 Hooks = dict  # optional interventions: {"input": f(x) -> x, "hidden": f(h) -> h, "rpe": f(δ) -> δ}
@@ -180,12 +217,19 @@ class EncodedRecurrentAgent(RecurrentAgent):
         hooks = hooks or {}
         if "input" in hooks:
             x = hooks["input"](x)
-        z = torch.cat([self.encoder(x[:, :self.n_obs]), x[:, self.n_obs:]], 1)
-        h, state = self.core(z, state)
+        h, state = self.core(self.encode(x), state)
         if "hidden" in hooks:
             h = hooks["hidden"](h)
             state = (h, *state[1:])
         return self.policy_head(h), self.value_head(h)[:, 0], h, state
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, n_inputs) step inputs → the core's inputs: encoded observation ‖ the rest."""
+        return torch.cat([self.encoder(x[:, :self.n_obs]), x[:, self.n_obs:]], 1)
+
+    def encode_sequence(self, xs: torch.Tensor) -> torch.Tensor:
+        """All steps through the encoder in one batch: (steps, batch, n_inputs) → (steps, batch, core inputs)."""
+        return self.encode(xs.flatten(0, 1)).unflatten(0, xs.shape[:2])
 
 
 class ActorCriticAgent(nn.Module):
@@ -270,6 +314,19 @@ class ActorCriticAgent(nn.Module):
             value = self.value_head(hc)[:, 0]
         new_state = (ha, ca, hc, cc, value.detach(), torch.ones_like(has_prev))
         return self.policy_head(ha), value, h, new_state
+
+    def forward_sequence(self, xs: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """Many steps at once (see :meth:`RecurrentAgent.forward_sequence`): the critic LSTM runs over the
+        whole sequence first, its values give every step's δ, then the actor LSTM runs over the sequence."""
+        h_actor, c_actor, h_critic, c_critic, prev_value, has_prev = state
+        hc, (hc_last, cc_last) = self.critic.sequence(xs, (h_critic, c_critic))
+        value = self.value_head(hc)[..., 0]  # (steps, batch)
+        signal = value.detach()
+        rpe = (torch.cat([has_prev[None], torch.ones_like(signal[1:])])
+               * (xs[..., -1] + self.gamma * signal - torch.cat([prev_value[None], signal[:-1]])))
+        ha, (ha_last, ca_last) = self.actor.sequence(torch.cat([xs[..., :-1], rpe[..., None]], -1), (h_actor, c_actor))
+        new_state = (ha_last, ca_last, hc_last, cc_last, signal[-1], torch.ones_like(has_prev))
+        return self.policy_head(ha), value, new_state
 
 
 ARCHITECTURES = ("single", "actor-critic")

@@ -47,6 +47,9 @@ class Claim:
 class Experiment:
     name: str
     title: str
+    #: training config per variant. Every paper simulation trains with ``algorithm="a2c"`` and
+    #: ``learning_pass="step"`` (the defaults): A2C is the paper's learner, and the step pass retrains the
+    #: shipped checkpoints bit for bit (docs/training.md); PPO and the sequence pass are opt-in.
     train: dict[str, TrainConfig]
     analyse: Callable[["Context"], dict]
     plot: Callable[[dict, Path], list[Path]]
