@@ -292,3 +292,17 @@ def test_first_hour_frictions(tmp_path, recording):
     with NWBHDF5IO(str(to_nwb(recording, tmp_path / "r.nwb")), "r") as handle:
         assert handle.read().subject.subject_id == "bayes-optimal"
     plt.close("all")
+
+
+def test_progress_bars_show_on_request_on_a_terminal_only_and_not_when_quiet(capsys, monkeypatch):
+    from neurometarl.progress import progress_bar, quiet
+
+    list(progress_bar(range(3), desc="asked", show=True))
+    list(progress_bar(range(3), desc="default"))  # stderr is captured here, not a terminal: no bar
+    assert "asked" in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    list(progress_bar(range(3), desc="terminal"))
+    with quiet():
+        list(progress_bar(range(3), desc="hushed"))
+    err = capsys.readouterr().err
+    assert "terminal" in err and "hushed" not in err

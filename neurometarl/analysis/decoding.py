@@ -24,6 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import DataError
+from ..progress import progress_bar
 from ..seeding import make_rng
 from .align import active_trials, activity, select_periods, select_trials
 from .regressors import Latents, make_regressors
@@ -229,7 +230,7 @@ def decode(ds: xr.Dataset, target: str | xr.DataArray | np.ndarray, *, var: str 
                         "step_period": ("step", ds["step_period"].values[steps], ds["step_period"].attrs)}
 
     scores, nulls, n_samples = [], [], []
-    for _, X, Ymat, folds in batches:
+    for _, X, Ymat, folds in progress_bar(batches, desc=f"decode {y.name}", unit=batch_dim):
         if kind == "regression":
             s = _ridge_scores(X.astype(np.float64), Ymat, folds, alpha)
         else:

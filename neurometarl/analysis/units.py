@@ -22,6 +22,7 @@ import xarray as xr
 from scipy import stats
 
 from ..errors import DataError
+from ..progress import progress_bar
 from ..seeding import make_rng
 from .align import active_trials, activity, select_periods, select_trials, steps_per_trial
 from .ols import fit_ols, fdr_bh
@@ -229,7 +230,7 @@ def unit_regression(ds: xr.Dataset, regressors: Sequence[str] | Mapping[str, obj
             raise DataError(f"n_shuffles must be >= 0, got {n_shuffles}")
         rng = make_rng(random_state)
         null = []
-        for Xs in _shuffled(X, shuffle, rng, int(n_shuffles)):
+        for Xs in progress_bar(_shuffled(X, shuffle, rng, int(n_shuffles)), desc="shuffle null", unit="shuffle"):
             Xsb, _, mask_s = _arrays(Xs, Y.isel(unit=slice(0, 1)), by, intercept)
             null.append(_fit(Xsb, Yb, mask_s, names, rank).t)
         null = np.stack(null)  # (shuffle, batch, regressor, unit)

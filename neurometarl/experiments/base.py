@@ -24,6 +24,7 @@ from .. import __version__
 from .. import io
 from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
 from ..errors import CheckpointError, ConfigError, DataError
+from ..progress import quiet
 from ..settings import checkpoints_dir
 
 
@@ -84,7 +85,6 @@ class Context:
     checkpoints: dict[str, list[Path]]
     seed: int
     out_dir: Path
-    progress: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -154,7 +154,8 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
     started = time.perf_counter()
     checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale)
     subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}
-    numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir, progress))
+    with quiet(not progress):  # the analyses' sessions and fits show terminal bars unless told not to
+        numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir))
     write_json(out_dir / "numbers.json", numbers)
     figures = exp.plot(numbers, out_dir)
     claims = []

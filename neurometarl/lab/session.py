@@ -8,9 +8,9 @@ import os
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError
+from ..progress import progress_bar
 from ..seeding import make_generator
 from ..tasks import Task, make_task, task_config
 from .schema import SCHEMA_VERSION, provenance
@@ -60,7 +60,7 @@ def record_session(
     *,
     batch_size: int = 500,
     device: str = "cpu",
-    progress: bool = False,
+    progress: bool | None = None,
     **attrs,
 ) -> xr.Dataset:
     """Play ``n_episodes`` test episodes of ``task`` with ``subject`` (weights frozen) and record them.
@@ -71,6 +71,8 @@ def record_session(
     task : a task name (see ``neurometarl tasks``) or a built task (its name and config are used).
     n_episodes : number of episodes to record; run in batches of ``batch_size``.
     seed : one seed for every random draw (task and choices): same seed, same recording.
+    progress : a bar per session: ``None`` on a terminal only (see :mod:`neurometarl.progress`),
+        ``True`` always, ``False`` never.
 
     Returns
     -------
@@ -87,7 +89,7 @@ def record_session(
     attrs = {**getattr(subject, "recording_attrs", {}), **attrs}  # e.g. a perturbed subject's perturbations
     generator = make_generator(seed, device)
     chunks = []
-    with tqdm(total=n_episodes, desc=f"record {name}", unit="ep", disable=not progress) as bar:
+    with progress_bar(total=n_episodes, desc=f"record {name}", unit="ep", show=progress) as bar:
         for start in range(0, n_episodes, batch_size):
             built = make_task(name, min(batch_size, n_episodes - start), device, config=config)
             chunks.append(_run_batch(subject, built, generator))

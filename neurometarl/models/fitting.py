@@ -14,6 +14,7 @@ import torch
 import xarray as xr
 
 from ..errors import ConfigError, DataError
+from ..progress import progress_bar
 from ..seeding import make_rng
 from .base import DTYPE, BehaviouralModel, TrialData
 from .diagnostics import SAME_NLL_TOL, FitWarning, diagnose, prior_frame, prior_notes, problems, warn_fits
@@ -106,13 +107,6 @@ class Starts:
     n_starts: int
 
 
-def progress_bar(desc: str, total: int):
-    """A tqdm bar with ETA on stderr, shown on a terminal only (``disable=None``)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="it", disable=None, leave=False, dynamic_ncols=True)
-
-
 def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, lik_mask=None, x0=None, extra=None,
                 desc=None) -> Starts:
     """Minimise every row from ``n_starts`` starts (the best screened candidates, or ``x0``) plus the
@@ -126,7 +120,7 @@ def _multistart(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, 
     k = x0.shape[0] // n
     objective = make_objective(model, data, np.tile(row_subject, k), mean=mean, sd=sd, lik_mask=_tiled_mask(lik_mask, n))
     max_iter = getattr(model, "max_iter", 200)
-    with progress_bar(desc or f"fit {model.name}", max_iter) as bar:
+    with progress_bar(desc=desc or f"fit {model.name}", total=max_iter) as bar:
         def step(n_active):
             bar.update(1)
             bar.set_postfix(active=n_active, refresh=False)
@@ -422,7 +416,7 @@ def compare_models(models: dict[str, BehaviouralModel] | list[BehaviouralModel],
     notes = []
     # models that nest others fit after them and start from their optima (fitted once, here)
     order = sorted(models, key=lambda name: len(models[name]._nested()))
-    with progress_bar("compare", len(order)) as bar:
+    with progress_bar(desc="compare", total=len(order), unit="model") as bar:
         for name in order:
             m = models[name]
             bar.set_postfix(model=name, refresh=True)

@@ -120,11 +120,11 @@ def model_recovery(models: dict[str, BehaviouralModel], task: str, *, n_subjects
     if criterion not in ("bic", "aic"):
         raise ConfigError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
     from .diagnostics import FitWarning
-    from .fitting import progress_bar
+    from ..progress import progress_bar
 
     ranges = ranges or {}
     rows = []
-    with progress_bar("model recovery", len(models) ** 2) as bar, warnings.catch_warnings():
+    with progress_bar(desc="model recovery", total=len(models) ** 2, unit="fit") as bar, warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # simulated groups: the diagnostics stay in each fit
         for g, (gen_name, gen) in enumerate(models.items()):
             gen._resolve(None, _task(task, task_overrides))

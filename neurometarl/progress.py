@@ -1,0 +1,34 @@
+"""Progress bars: one convention for every loop that can run longer than a few seconds.
+
+Bars (tqdm, with rate and ETA) go to stderr and show only when stderr is a terminal, so logs, CI and
+captured output stay clean; :func:`quiet` turns them off for a block (the CLI's ``--quiet``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+_QUIET = contextvars.ContextVar("neurometarl_quiet", default=False)
+
+
+def progress_bar(iterable=None, *, desc: str, total: int | None = None, unit: str = "it", show: bool | None = None):
+    """A tqdm bar over ``iterable`` (or one updated by hand with ``total``).
+
+    ``show``: ``None`` (default) on a terminal only, and not inside :func:`quiet`; ``True`` always (the
+    bar stays when done); ``False`` never.
+    """
+    from tqdm.auto import tqdm
+
+    disable = True if show is False or (show is None and _QUIET.get()) else (None if show is None else False)
+    return tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, leave=show is True, dynamic_ncols=True)
+
+
+@contextlib.contextmanager
+def quiet(on: bool = True):
+    """No terminal progress bars inside this block (bars asked for with ``show=True`` still show)."""
+    token = _QUIET.set(on)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
