@@ -65,7 +65,7 @@ TOLERANCES = {"gtol": 1e-4, "ftol": 1e-12, "window_ftol": 1e-9}
 #: candidate starting points screened per subject (one batched forward pass) before local optimisation
 N_SCREEN = 24
 #: bound on columns x trials of one screening pass (memory)
-SCREEN_BUDGET = 4_000_000
+SCREEN_BUDGET = 1_000_000  # about 220 bytes each at the peak: 1e6 keeps a pass near 200 MB
 
 
 def screened_starts(model, data, row_subject, n_starts, rng, *, mean=None, sd=None, lik_mask=None) -> torch.Tensor:
