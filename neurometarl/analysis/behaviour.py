@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import xarray as xr
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 from ..data.table import as_table
 from ..errors import ConfigError, DataError
@@ -44,15 +44,20 @@ def _previous(table: pd.DataFrame, lag: int = 1) -> tuple[pd.DataFrame, np.ndarr
 
 
 def _logit(y: np.ndarray, X: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """statsmodels Logit coefficients and standard errors (NaN when the fit fails, with a warning)."""
+    """statsmodels Logit coefficients and standard errors; NaN where the fit fails (singular design,
+    separation, or no convergence, e.g. too few trials for the coefficients): :func:`_coef_dataset`
+    counts those subjects and says so once."""
+    failed = np.full(len(names), np.nan), np.full(len(names), np.nan)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             fit = sm.Logit(y, X).fit(disp=0, maxiter=200)
-        return np.asarray(fit.params), np.asarray(fit.bse)
-    except (np.linalg.LinAlgError, ValueError, PerfectSeparationError) as err:  # singular design, separation
-        warnings.warn(f"logistic regression failed ({type(err).__name__}: {err}); coefficients set to NaN")
-        return np.full(len(names), np.nan), np.full(len(names), np.nan)
+    except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
+        return failed
+    if not fit.mle_retvals.get("converged", True) or any(
+            issubclass(w.category, (ConvergenceWarning, PerfectSeparationWarning)) for w in caught):
+        return failed
+    return np.asarray(fit.params), np.asarray(fit.bse)
 
 
 # --- two-step stay probabilities ----------------------------------------------------------------
@@ -149,6 +154,11 @@ def stay_regression(data) -> xr.Dataset:
 
 def _coef_dataset(coef, se, subjects, coords: dict, name: str) -> xr.Dataset:
     dims = ("subject", *coords)
+    failed = np.isnan(coef).reshape(len(subjects), -1).any(1)
+    if failed.any():
+        warnings.warn(f"{name}: the logistic fit failed (separation, no convergence or a singular design) for "
+                      f"{failed.sum()} of {len(subjects)} subjects; their coefficients are NaN and left out of "
+                      f"means (fewer lags or more trials per subject help)", stacklevel=3)
     return xr.Dataset(
         {"coef": (dims, coef, {"long_name": "logistic regression coefficient", "units": "log-odds"}),
          "se": (dims, se, {"long_name": "standard error of the coefficient", "units": "log-odds"})},
@@ -283,7 +293,7 @@ def lag_table(ds: xr.Dataset) -> pd.DataFrame:
     n = ds.sizes["subject"]
     if n > 1:
         mean = ds["coef"].mean("subject").to_dataframe().reset_index()
-        mean["se"] = (ds["coef"].std("subject", ddof=1) / np.sqrt(n)).to_numpy().ravel()
+        mean["se"] = (ds["coef"].std("subject", ddof=1) / np.sqrt(ds["coef"].count("subject"))).to_numpy().ravel()
         mean.insert(0, "subject", "mean")
         frame = pd.concat([frame.astype({"subject": object}), mean[frame.columns]], ignore_index=True)
     return frame
@@ -299,6 +309,7 @@ def plot_lags(ds: xr.Dataset):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         plot_lag_regression(ds, ax=ax)
         ax.set_title("two-step lag regression")
+        fig.tight_layout()
         return fig
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
     for ax, pair, title in zip(axes, (LAG_REGRESSORS[:2], LAG_REGRESSORS[2:]),
@@ -443,15 +454,19 @@ def plot_lag_regression(ds: xr.Dataset, *, regressors=None, ax=None):
 
     ax = ax or plt.gca()
     kind = "trial_type" if "trial_type" in ds.dims else "regressor"
-    n = ds.sizes["subject"]
+    from ..figures.style import readable
+
+    n = int(ds["coef"].notnull().any([d for d in ds["coef"].dims if d != "subject"]).sum())  # subjects fitted
     for label in (ds[kind].values if regressors is None else regressors):
         c = ds["coef"].sel({kind: label})
         mean = c.mean("subject")
-        err = c.std("subject", ddof=1) / np.sqrt(n) if n > 1 else ds["se"].sel({kind: label}).isel(subject=0)
-        ax.errorbar(ds["lag"], mean, yerr=err, marker="o", capsize=2, label=str(label))
+        err = c.std("subject", ddof=1) / np.sqrt(c.count("subject")) if n > 1 else ds["se"].sel({kind: label}).max("subject")
+        ax.errorbar(ds["lag"], mean, yerr=err, marker="o", capsize=2,
+                    label=TRIAL_TYPE_NAMES.get(str(label), readable(str(label))))
     ax.axhline(0, color="0.6", lw=0.8)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("lag (trials back)")
     ax.set_ylabel(f"{ds['coef'].attrs['long_name']} ({ds['coef'].attrs['units']})")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, title=f"mean ± s.e.m. over {n} subjects" if n > 1 else "± s.e. of the fit",
+              title_fontsize="small")
     return ax

@@ -54,15 +54,18 @@ def _load(arg: str, kind: str | None = None, args=None):
 
 
 @contextmanager
-def _fit_warnings():
-    """Print fit warnings as plain 'warning: ...' lines on stderr (one per kind of problem)."""
+def _fit_warnings(*categories):
+    """Print fit warnings (or warnings of ``categories``) as plain 'warning: ...' lines on stderr (one per
+    kind of problem)."""
     from .diagnostics import FitWarning
 
+    categories = categories or (FitWarning,)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitWarning)
+        for category in categories:
+            warnings.simplefilter("always", category)
         yield
     for w in caught:
-        if issubclass(w.category, FitWarning):
+        if issubclass(w.category, categories):
             print(f"warning: {w.message}", file=sys.stderr)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -200,10 +203,11 @@ def _lags(args) -> int:
     analysis = args.analysis
     if analysis == "auto":
         analysis = "twostep" if "transition" in table.columns else "bandit"
-    if analysis == "twostep":
-        ds = twostep_lag_regression(table, n_lags=args.n_lags)
-    else:
-        ds = lau_glimcher_regression(table, n_lags=args.n_lags, start_fraction=args.start_fraction)
+    with _fit_warnings(UserWarning):  # e.g. subjects whose logistic fit failed
+        if analysis == "twostep":
+            ds = twostep_lag_regression(table, n_lags=args.n_lags)
+        else:
+            ds = lau_glimcher_regression(table, n_lags=args.n_lags, start_fraction=args.start_fraction)
     frame = lag_table(ds)
     kind = "trial_type" if "trial_type" in ds.dims else "regressor"
     mean = frame[frame["subject"] == "mean"] if ds.sizes["subject"] > 1 else frame
