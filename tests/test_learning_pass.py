@@ -124,7 +124,7 @@ def test_ppo_config_is_validated_and_on_the_command_line(tmp_path, capsys):
         TrainConfig(algorithm="ppo", batch_size=16, n_minibatches=3)
     with pytest.raises(ConfigError, match="algorithm must be one of"):
         TrainConfig(algorithm="sac")
-    with pytest.raises(ConfigError, match="learning_pass one of"):
+    with pytest.raises(ConfigError, match="learning_pass must be one of sequence, step .got .fused.."):
         TrainConfig(learning_pass="fused")
     assert main(["train", "--help"]) == 0
     helptext = capsys.readouterr().out

@@ -31,7 +31,7 @@ from ..lab.session import sample_actions
 from ..seeding import make_generator
 from ..tasks import make_task, task_config
 from .checkpoint import load_checkpoint, save_checkpoint, save_snapshot
-from .network import ARCHITECTURES, ENCODERS, ActorCriticAgent, EncodedRecurrentAgent, RecurrentAgent, State
+from .network import ARCHITECTURES, CORES, ENCODERS, ActorCriticAgent, EncodedRecurrentAgent, RecurrentAgent, State
 
 ALGORITHMS = ("a2c", "ppo")
 LEARNING_PASSES = ("sequence", "step")
@@ -107,12 +107,13 @@ class TrainConfig:
             raise ConfigError(f"invalid training config: {', '.join(bad)} (see `neurometarl train --help` for valid ranges)")
         if self.batch_size > MAX_BATCH:
             raise ConfigError(f"batch_size={self.batch_size} is above {MAX_BATCH}: one update's episodes are held in memory")
-        if self.architecture not in ARCHITECTURES or self.encoder not in ENCODERS or self.snapshots < 0:
-            raise ConfigError(f"architecture must be one of {ARCHITECTURES} (got {self.architecture!r}), encoder one of "
-                              f"{ENCODERS} (got {self.encoder!r}), snapshots >= 0 (got {self.snapshots})")
-        if self.algorithm not in ALGORITHMS or self.learning_pass not in LEARNING_PASSES or self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"algorithm must be one of {ALGORITHMS} (got {self.algorithm!r}), learning_pass one of "
-                              f"{LEARNING_PASSES} (got {self.learning_pass!r}), optimizer one of {OPTIMIZERS} (got {self.optimizer!r})")
+        choices = {"core": CORES, "architecture": ARCHITECTURES, "encoder": ENCODERS, "algorithm": ALGORITHMS,
+                   "learning_pass": LEARNING_PASSES, "optimizer": OPTIMIZERS}
+        bad = [f"{k} must be one of {', '.join(v)} (got {getattr(self, k)!r})" for k, v in choices.items() if getattr(self, k) not in v]
+        if self.snapshots < 0:
+            bad.append(f"snapshots must be >= 0 (got {self.snapshots})")
+        if bad:
+            raise ConfigError("; ".join(bad))
         if self.algorithm == "ppo":
             ppo_checks = {"n_epochs": self.n_epochs >= 1, "clip_coef": self.clip_coef > 0, "gae_lambda": 0 <= self.gae_lambda <= 1,
                           "n_minibatches": 1 <= self.n_minibatches <= self.batch_size and self.batch_size % self.n_minibatches == 0}
