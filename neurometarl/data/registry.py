@@ -109,7 +109,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         commit="e1a50e7bfd8739aafbd34cdcccac32b8fc2fd723",
         source_path="data/",
         kind="neurons",
-        reader="read in place (folder of 1,390 files)",
+        reader="neurometarl.data.read_monkey_session",
         files=_registry_file("miranda2025_monkey_twostep"),
         size_bytes=177_620_449,
     ),
