@@ -195,23 +195,26 @@ def test_plots_return_axes(rats):
     plt.close(fig)
 
 
-def test_a_separated_subject_is_nan_said_once_and_left_out_of_the_mean(recwarn):
+def test_a_separated_subject_is_flagged_said_once_and_left_out_of_group_means(recwarn):
     """A subject who always repeats a rewarded choice and switches after no reward is perfectly predicted
-    by the lag-1 regressors: its logistic fit diverges, so it is NaN and warned about once, and the mean
-    and s.e.m. come from the others (before, such a subject put ±20–40 log-odds into the group mean)."""
+    by the lag-1 regressors: its logistic fit diverges, so it is flagged (converged False), warned about
+    once, keeps its (diverging) coefficients, and group means come from the others (before, such a
+    subject put ±20–40 log-odds into the hBayesDM bandit's group kernels)."""
+    from neurometarl.analysis.behaviour import group_coef, lag_table
+
     df = small_twostep(seed=1).drop(columns="transition")
-    first = df["subject"].iloc[0]
-    g = df[df["subject"] == first].reset_index(drop=True)
-    choice, rng = [0], np.random.default_rng(0)
-    reward = rng.integers(0, 2, len(g))
+    g = df[df["subject"] == df["subject"].iloc[0]].reset_index(drop=True)
+    choice, reward = [0], np.random.default_rng(0).integers(0, 2, len(g))
     for t in range(1, len(g)):
         same_session = g.loc[t, "session"] == g.loc[t - 1, "session"]
         choice.append(choice[-1] if (reward[t - 1] and same_session) else 1 - choice[-1])
     separated = g.assign(choice=choice, reward=reward, subject="win-stay-lose-shift")
-    data = pd.concat([df, separated], ignore_index=True)
-    ds = lau_glimcher_regression(data, n_lags=2, start_fraction=0.0)
-    failed = [w for w in recwarn if "logistic fit failed" in str(w.message)]
+    ds = lau_glimcher_regression(pd.concat([df, separated], ignore_index=True), n_lags=2, start_fraction=0.0)
+    failed = [w for w in recwarn if "did not converge" in str(w.message)]
     assert len(failed) == 1 and "for 1 of" in str(failed[0].message)
-    assert ds["coef"].sel(subject="win-stay-lose-shift").isnull().all()
+    assert not ds["converged"].sel(subject="win-stay-lose-shift") and ds["converged"].sum() == ds.sizes["subject"] - 1
+    assert ds["coef"].sel(subject="win-stay-lose-shift", regressor="reward", lag=1) > 5  # diverging, right sign
     others = lau_glimcher_regression(df, n_lags=2, start_fraction=0.0)
-    np.testing.assert_allclose(ds["coef"].mean("subject"), others["coef"].mean("subject"))
+    np.testing.assert_allclose(group_coef(ds).mean("subject"), others["coef"].mean("subject"))
+    mean = lag_table(ds).query("subject == 'mean'")["coef"].to_numpy()
+    np.testing.assert_allclose(mean, lag_table(others).query("subject == 'mean'")["coef"].to_numpy())

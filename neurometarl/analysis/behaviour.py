@@ -43,21 +43,20 @@ def _previous(table: pd.DataFrame, lag: int = 1) -> tuple[pd.DataFrame, np.ndarr
     return prev, ok
 
 
-def _logit(y: np.ndarray, X: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """statsmodels Logit coefficients and standard errors; NaN where the fit fails (singular design,
-    separation, or no convergence, e.g. too few trials for the coefficients): :func:`_coef_dataset`
-    counts those subjects and says so once."""
-    failed = np.full(len(names), np.nan), np.full(len(names), np.nan)
+def _logit(y: np.ndarray, X: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """statsmodels Logit coefficients, standard errors and whether the fit converged. Under (quasi-)
+    separation (e.g. a deterministic agent, or too few trials for the coefficients) the fit does not
+    converge: its coefficients diverge, so only their signs mean something; a singular design gives NaN.
+    :func:`_coef_dataset` counts those subjects and says so once."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fit = sm.Logit(y, X).fit(disp=0, maxiter=200)
     except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
-        return failed
-    if not fit.mle_retvals.get("converged", True) or any(
-            issubclass(w.category, (ConvergenceWarning, PerfectSeparationWarning)) for w in caught):
-        return failed
-    return np.asarray(fit.params), np.asarray(fit.bse)
+        return np.full(len(names), np.nan), np.full(len(names), np.nan), False
+    converged = fit.mle_retvals.get("converged", True) and not any(
+        issubclass(w.category, (ConvergenceWarning, PerfectSeparationWarning)) for w in caught)
+    return np.asarray(fit.params), np.asarray(fit.bse), bool(converged)
 
 
 # --- two-step stay probabilities ----------------------------------------------------------------
@@ -144,24 +143,26 @@ def stay_regression(data) -> xr.Dataset:
     subjects = list(pd.unique(pairs["subject"]))
     coef = np.full((len(subjects), 4), np.nan)
     se = np.full_like(coef, np.nan)
+    converged = np.ones(len(subjects), dtype=bool)
     for i, s in enumerate(subjects):
         g = pairs[pairs["subject"] == s]
         r, c = 2 * g["prev_reward"].to_numpy() - 1, 2 * g["prev_common"].to_numpy() - 1
         X = np.column_stack([np.ones(len(g)), r, c, r * c])
-        coef[i], se[i] = _logit(g["stay"].to_numpy(), X, terms)
-    return _coef_dataset(coef, se, subjects, {"term": terms}, "stay_regression")
+        coef[i], se[i], converged[i] = _logit(g["stay"].to_numpy(), X, terms)
+    return _coef_dataset(coef, se, converged, subjects, {"term": terms}, "stay_regression")
 
 
-def _coef_dataset(coef, se, subjects, coords: dict, name: str) -> xr.Dataset:
+def _coef_dataset(coef, se, converged, subjects, coords: dict, name: str) -> xr.Dataset:
     dims = ("subject", *coords)
-    failed = np.isnan(coef).reshape(len(subjects), -1).any(1)
-    if failed.any():
-        warnings.warn(f"{name}: the logistic fit failed (separation, no convergence or a singular design) for "
-                      f"{failed.sum()} of {len(subjects)} subjects; their coefficients are NaN and left out of "
-                      f"means (fewer lags or more trials per subject help)", stacklevel=3)
+    if not converged.all():
+        warnings.warn(f"{name}: the logistic fit did not converge (separation, e.g. deterministic choices or too "
+                      f"few trials for the coefficients) for {(~converged).sum()} of {len(subjects)} subjects: their "
+                      f"coefficients diverge (only their signs mean something; 'converged' is False) and group "
+                      f"means leave them out where other subjects converged", stacklevel=3)
     return xr.Dataset(
         {"coef": (dims, coef, {"long_name": "logistic regression coefficient", "units": "log-odds"}),
-         "se": (dims, se, {"long_name": "standard error of the coefficient", "units": "log-odds"})},
+         "se": (dims, se, {"long_name": "standard error of the coefficient", "units": "log-odds"}),
+         "converged": ("subject", converged, {"long_name": "the subject's logistic fit converged", "units": "1"})},
         coords={"subject": subjects, **coords},
         attrs={"analysis": name},
     )
@@ -207,11 +208,12 @@ def twostep_lag_regression(data, n_lags: int = 5) -> xr.Dataset:
     subjects = list(pd.unique(table["subject"]))
     coef = np.full((len(subjects), 1 + 4 * n_lags), np.nan)
     se = np.full_like(coef, np.nan)
+    converged = np.ones(len(subjects), dtype=bool)
     for i, s in enumerate(subjects):
         rows = use & (table["subject"] == s).to_numpy()
-        coef[i], se[i] = _logit(y[rows], np.column_stack([np.ones(rows.sum()), X[rows]]), names)
+        coef[i], se[i], converged[i] = _logit(y[rows], np.column_stack([np.ones(rows.sum()), X[rows]]), names)
     shape = (len(subjects), 4, n_lags)
-    ds = _coef_dataset(coef[:, 1:].reshape(shape), se[:, 1:].reshape(shape), subjects,
+    ds = _coef_dataset(coef[:, 1:].reshape(shape), se[:, 1:].reshape(shape), converged, subjects,
                        {"trial_type": list(TRIAL_TYPES), "lag": np.arange(1, n_lags + 1)}, "twostep_lag_regression")
     ds["bias"] = ("subject", coef[:, 0], {"long_name": "intercept (bias toward left)", "units": "log-odds"})
     ds["bias_se"] = ("subject", se[:, 0], {"long_name": "standard error of the intercept", "units": "log-odds"})
@@ -269,12 +271,14 @@ def lau_glimcher_regression(data, n_lags: int = 15, start_fraction: float = 1 / 
     subjects = list(pd.unique(table["subject"]))
     coef = np.full((len(subjects), 2, 1 + 2 * n_lags), np.nan)
     se = np.full_like(coef, np.nan)
+    converged = np.ones(len(subjects), dtype=bool)
     for i, s in enumerate(subjects):
         rows = use & (table["subject"] == s).to_numpy()
         for j, X in enumerate(designs):
-            coef[i, j], se[i, j] = _logit(y[rows], np.column_stack([np.ones(rows.sum()), X[rows]]), names)
+            coef[i, j], se[i, j], ok = _logit(y[rows], np.column_stack([np.ones(rows.sum()), X[rows]]), names)
+            converged[i] &= ok
     shape = (len(subjects), len(LAG_REGRESSORS), n_lags)
-    ds = _coef_dataset(coef[:, :, 1:].reshape(shape), se[:, :, 1:].reshape(shape), subjects,
+    ds = _coef_dataset(coef[:, :, 1:].reshape(shape), se[:, :, 1:].reshape(shape), converged, subjects,
                        {"regressor": list(LAG_REGRESSORS), "lag": np.arange(1, n_lags + 1)}, "lau_glimcher_regression")
     ds["bias"] = ("subject", coef[:, 0, 0], {"long_name": "intercept (bias toward right)", "units": "log-odds"})
     ds["bias_se"] = ("subject", se[:, 0, 0], {"long_name": "standard error of the intercept", "units": "log-odds"})
@@ -284,16 +288,22 @@ def lau_glimcher_regression(data, n_lags: int = 15, start_fraction: float = 1 / 
     return ds
 
 
+def group_coef(ds: xr.Dataset) -> xr.DataArray:
+    """The coefficients group means use: the subjects whose fit converged (all of them when none did)."""
+    ok = ds["converged"].values if "converged" in ds else None
+    return ds["coef"] if ok is None or ok.all() or not ok.any() else ds["coef"].isel(subject=ok)
+
+
 def lag_table(ds: xr.Dataset) -> pd.DataFrame:
     """Long table of a lag regression: one row per (subject, regressor or trial type, lag) with ``coef``
     and ``se``, plus rows for subject ``'mean'`` (mean over subjects, s.e.m. as ``se``) when there are
     several subjects."""
     kind = "trial_type" if "trial_type" in ds.dims else "regressor"
     frame = ds[["coef", "se"]].to_dataframe().reset_index()[["subject", kind, "lag", "coef", "se"]]
-    n = ds.sizes["subject"]
-    if n > 1:
-        mean = ds["coef"].mean("subject").to_dataframe().reset_index()
-        mean["se"] = (ds["coef"].std("subject", ddof=1) / np.sqrt(ds["coef"].count("subject"))).to_numpy().ravel()
+    if ds.sizes["subject"] > 1:
+        coef = group_coef(ds)
+        mean = coef.mean("subject").to_dataframe().reset_index()
+        mean["se"] = (coef.std("subject", ddof=1) / np.sqrt(coef.count("subject"))).to_numpy().ravel()
         mean.insert(0, "subject", "mean")
         frame = pd.concat([frame.astype({"subject": object}), mean[frame.columns]], ignore_index=True)
     return frame
@@ -456,17 +466,20 @@ def plot_lag_regression(ds: xr.Dataset, *, regressors=None, ax=None):
     kind = "trial_type" if "trial_type" in ds.dims else "regressor"
     from ..figures.style import readable
 
-    n = int(ds["coef"].notnull().any([d for d in ds["coef"].dims if d != "subject"]).sum())  # subjects fitted
+    coef = group_coef(ds)
+    n = coef.sizes["subject"]
     for label in (ds[kind].values if regressors is None else regressors):
-        c = ds["coef"].sel({kind: label})
+        c = coef.sel({kind: label})
         mean = c.mean("subject")
-        err = c.std("subject", ddof=1) / np.sqrt(c.count("subject")) if n > 1 else ds["se"].sel({kind: label}).max("subject")
+        err = c.std("subject", ddof=1) / np.sqrt(c.count("subject")) if n > 1 else ds["se"].sel({kind: label}).isel(subject=0)
         ax.errorbar(ds["lag"], mean, yerr=err, marker="o", capsize=2,
                     label=TRIAL_TYPE_NAMES.get(str(label), readable(str(label))))
     ax.axhline(0, color="0.6", lw=0.8)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("lag (trials back)")
     ax.set_ylabel(f"{ds['coef'].attrs['long_name']} ({ds['coef'].attrs['units']})")
-    ax.legend(frameon=False, title=f"mean ± s.e.m. over {n} subjects" if n > 1 else "± s.e. of the fit",
+    left_out = ds.sizes["subject"] - n
+    title = f"mean ± s.e.m. over {n} subjects" if n > 1 else "± s.e. of the fit"
+    ax.legend(frameon=False, title=title + (f" ({left_out} not converged, left out)" if left_out else ""),
               title_fontsize="small")
     return ax
