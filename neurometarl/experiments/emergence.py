@@ -28,6 +28,7 @@ which assumptions the learned algorithm acts on.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from ..analysis.bandits import expected_regret
 from ..analysis.observers import fit_softmax, observer_values
 from ..lab import RemoveInput, perturb, record_session
 from ..models import QLearning, make_baseline
+from ..models.diagnostics import FitWarning
 from ..tasks import make_task
 from .bandits import FIG1
 from .base import Claim, Context, Experiment, mean_sem, register
@@ -89,13 +91,19 @@ def learning_curve_summary(ds: xr.Dataset) -> dict:
 
 
 def behaviour_fits(ds: xr.Dataset) -> dict:
-    """Rescorla–Wagner (effective α) and the correlated Bayes observer as choice models of ``ds``."""
-    rw = QLearning().fit(ds, episodes_as="sessions", subject="agent")
+    """Rescorla–Wagner (effective α) and the correlated Bayes observer as choice models of ``ds``; the RW
+    fit's diagnostics (parameters at a bound, chance-level choices: e.g. a memoryless network) are
+    recorded here rather than warned about per replica."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        rw = QLearning().fit(ds, episodes_as="sessions", subject="agent")
+    fit = rw.subject_fits_.iloc[0]
     bayes = fit_softmax(observer_values(ds, "correlated"), ds["choice"])
     n = rw.n_choices_.sum() if hasattr(rw.n_choices_, "sum") else rw.n_choices_
     return {"rw_alpha": float(rw.params_["alpha"].iloc[0]), "rw_beta": float(rw.params_["beta"].iloc[0]),
             "rw_loglik_per_choice": -float(rw.nll_) / float(n), "bayes_beta": bayes["beta"],
-            "bayes_loglik_per_choice": bayes["loglik_per_choice"]}
+            "bayes_loglik_per_choice": bayes["loglik_per_choice"],
+            "rw_at_bound": str(fit.get("at_bound", "")), "rw_chance_level": bool(fit.get("chance_level", False))}
 
 
 def unit_coding(ds: xr.Dataset) -> dict:
