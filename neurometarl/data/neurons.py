@@ -187,16 +187,10 @@ def read_nwb_units(path: str | os.PathLike, *, periods: Periods, bin_ms: float |
     table becomes a trial variable (episode, trial); the units table's one-valued columns become
     ``unit`` coordinates (the unit labels are its ids).
     """
-    from pynwb import NWBHDF5IO
+    from ..lab.nwb import open_nwb
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no NWB file at {path}")
-    try:
-        io = NWBHDF5IO(str(path), "r")
-        nwbfile = io.read()
-    except Exception as err:  # h5py/hdmf raise many types for a damaged or foreign file
-        raise DataError(f"{path} is not a readable NWB file ({type(err).__name__}: {err})") from None
+    io, nwbfile = open_nwb(path)
     with io:
         units, trials = nwbfile.units, nwbfile.trials
         if units is None or trials is None:

@@ -226,6 +226,21 @@ def _coord(info: dict):
     return (tuple(info["dims"]), values, {k: _decode(v) for k, v in info["attrs"].items()})
 
 
+def open_nwb(path: str | os.PathLike):
+    """``(io, nwbfile)`` of an NWB file opened for reading (close ``io``, e.g. ``with io:``); a missing
+    file is FileNotFoundError, a damaged or foreign one a one-line DataError."""
+    from pynwb import NWBHDF5IO
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no NWB file at {path}")
+    try:
+        io = NWBHDF5IO(str(path), "r")
+        return io, io.read()
+    except Exception as err:  # h5py/hdmf raise many types for a damaged or foreign file
+        raise DataError(f"{path} is not a readable NWB file ({type(err).__name__}: {err})") from None
+
+
 def from_nwb(path: str | os.PathLike) -> xr.Dataset:
     """Read an NWB file written by :func:`to_nwb` back into the recording it came from.
 
@@ -234,16 +249,8 @@ def from_nwb(path: str | os.PathLike) -> xr.Dataset:
     FileNotFoundError, DataError
         No such file, not an NWB file, or an NWB file without neurometarl's metadata.
     """
-    from pynwb import NWBHDF5IO
-
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no NWB file at {path}")
-    try:
-        io = NWBHDF5IO(str(path), "r")
-        nwbfile = io.read()
-    except Exception as err:  # h5py/hdmf raise many types for a damaged or foreign file
-        raise DataError(f"{path} is not a readable NWB file ({type(err).__name__}: {err})") from None
+    io, nwbfile = open_nwb(path)
     with io:
         if METADATA_NAME not in nwbfile.scratch:
             raise DataError(f"{path} has no {METADATA_NAME!r} scratch entry: it was not written by neurometarl's to_nwb")
