@@ -12,16 +12,21 @@ import contextvars
 _QUIET = contextvars.ContextVar("neurometarl_quiet", default=False)
 
 
-def progress_bar(iterable=None, *, desc: str, total: int | None = None, unit: str = "it", show: bool | None = None):
-    """A tqdm bar over ``iterable`` (or one updated by hand with ``total``).
+def progress_bar(iterable=None, *, desc: str, total: int | None = None, unit: str = "it", show: bool | None = None,
+                 **options):
+    """A tqdm bar over ``iterable`` (or one updated by hand with ``total``); ``options`` go to tqdm.
 
     ``show``: ``None`` (default) on a terminal only, and not inside :func:`quiet`; ``True`` always (the
     bar stays when done); ``False`` never.
     """
     from tqdm.auto import tqdm
 
-    disable = True if show is False or (show is None and _QUIET.get()) else (None if show is None else False)
-    return tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, leave=show is True, dynamic_ncols=True)
+    if show is None:
+        disable = True if _QUIET.get() else None  # tqdm's None: only when stderr is a terminal
+    else:
+        disable = not show
+    return tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, leave=show is True, dynamic_ncols=True,
+                **options)
 
 
 @contextlib.contextmanager

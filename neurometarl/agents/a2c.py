@@ -23,11 +23,11 @@ from typing import NamedTuple
 import pandas as pd
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError, TrainingDivergedError
 from ..io import write_json
 from ..lab.session import sample_actions
+from ..progress import progress_bar
 from ..seeding import make_generator
 from ..tasks import make_task, task_config
 from .checkpoint import load_checkpoint, save_checkpoint, save_snapshot
@@ -397,8 +397,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, *, resume: bool =
     learn = ppo_iteration if cfg.algorithm == "ppo" else a2c_iteration
     snapshot_at = cfg.snapshot_iterations()
     started = time.perf_counter()
-    bar = tqdm(range(start, cfg.n_iterations), desc=f"train {cfg.task}", unit="it", disable=not progress,
-               initial=start, total=cfg.n_iterations)
+    bar = progress_bar(range(start, cfg.n_iterations), desc=f"train {cfg.task}", show=progress, initial=start,
+                       total=cfg.n_iterations)
     for iteration in bar:
         entropy_coef = cfg.entropy_at(iteration)
         for group in optimizer.param_groups:

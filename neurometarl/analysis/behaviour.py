@@ -294,6 +294,12 @@ def group_coef(ds: xr.Dataset) -> xr.DataArray:
     return ds["coef"] if ok is None or ok.all() or not ok.any() else ds["coef"].isel(subject=ok)
 
 
+def group_mean_sem(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """Mean and s.e.m. over subjects of :func:`group_coef` (NaN coefficients left out)."""
+    coef = group_coef(ds)
+    return coef.mean("subject"), coef.std("subject", ddof=1) / np.sqrt(coef.count("subject"))
+
+
 def lag_table(ds: xr.Dataset) -> pd.DataFrame:
     """Long table of a lag regression: one row per (subject, regressor or trial type, lag) with ``coef``
     and ``se``, plus rows for subject ``'mean'`` (mean over subjects, s.e.m. as ``se``) when there are
@@ -301,9 +307,9 @@ def lag_table(ds: xr.Dataset) -> pd.DataFrame:
     kind = "trial_type" if "trial_type" in ds.dims else "regressor"
     frame = ds[["coef", "se"]].to_dataframe().reset_index()[["subject", kind, "lag", "coef", "se"]]
     if ds.sizes["subject"] > 1:
-        coef = group_coef(ds)
-        mean = coef.mean("subject").to_dataframe().reset_index()
-        mean["se"] = (coef.std("subject", ddof=1) / np.sqrt(coef.count("subject"))).to_numpy().ravel()
+        coef_mean, sem = group_mean_sem(ds)
+        mean = coef_mean.to_dataframe().reset_index()
+        mean["se"] = sem.to_numpy().ravel()
         mean.insert(0, "subject", "mean")
         frame = pd.concat([frame.astype({"subject": object}), mean[frame.columns]], ignore_index=True)
     return frame
@@ -462,17 +468,16 @@ def plot_lag_regression(ds: xr.Dataset, *, regressors=None, ax=None):
     in ``regressors``), from :func:`twostep_lag_regression` or :func:`lau_glimcher_regression`."""
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
-    kind = "trial_type" if "trial_type" in ds.dims else "regressor"
     from ..figures.style import readable
 
-    coef = group_coef(ds)
-    n = coef.sizes["subject"]
+    ax = ax or plt.gca()
+    kind = "trial_type" if "trial_type" in ds.dims else "regressor"
+    fitted = group_coef(ds)["subject"]
+    n = fitted.size
+    mean, sem = group_mean_sem(ds)
+    err = sem if n > 1 else ds["se"].sel(subject=fitted).isel(subject=0)  # one subject: its fit's s.e.
     for label in (ds[kind].values if regressors is None else regressors):
-        c = coef.sel({kind: label})
-        mean = c.mean("subject")
-        err = c.std("subject", ddof=1) / np.sqrt(c.count("subject")) if n > 1 else ds["se"].sel({kind: label}).isel(subject=0)
-        ax.errorbar(ds["lag"], mean, yerr=err, marker="o", capsize=2,
+        ax.errorbar(ds["lag"], mean.sel({kind: label}), yerr=err.sel({kind: label}), marker="o", capsize=2,
                     label=TRIAL_TYPE_NAMES.get(str(label), readable(str(label))))
     ax.axhline(0, color="0.6", lw=0.8)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))

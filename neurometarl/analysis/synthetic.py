@@ -15,17 +15,13 @@ import numpy as np
 import xarray as xr
 
 from ..errors import DataError
-from ..lab.schema import SCHEMA_VERSION, provenance
+from ..lab.schema import SCHEMA_VERSION, flag_attrs, provenance, step_coords
 from ..lab.session import compute_rpe
 from ..seeding import make_rng
 from .align import steps_per_trial
 from .regressors import Latents, regressor
 
 __all__ = ["synthetic_recording", "plant_units"]
-
-
-def _flags(names):
-    return {"flag_values": np.arange(len(names), dtype=np.int8), "flag_meanings": " ".join(names)}
 
 
 def synthetic_recording(n_episodes: int = 50, n_trials: int = 20, *, n_units: int = 8,
@@ -64,9 +60,9 @@ def synthetic_recording(n_episodes: int = 50, n_trials: int = 20, *, n_units: in
     policy = np.full((n_episodes, n_steps, len(actions)), 1.0 / len(actions), np.float32)
     ES, ET = ("episode", "step"), ("episode", "trial")
     data = {
-        "choice": (ET, choice, {"long_name": "choice", "units": "1", **_flags(actions)}),
+        "choice": (ET, choice, {"long_name": "choice", "units": "1", **flag_attrs(actions)}),
         "reward": (ET, reward, {"long_name": "reward earned in the trial", "units": "reward"}),
-        "step_action": (ES, step_action, {"long_name": "action at each step", "units": "1", **_flags(actions)}),
+        "step_action": (ES, step_action, {"long_name": "action at each step", "units": "1", **flag_attrs(actions)}),
         "step_reward": (ES, step_reward, {"long_name": "reward after the step's action", "units": "reward"}),
         "policy": ((*ES, "action"), policy, {"long_name": "action probabilities", "units": "1"}),
         "value": (ES, value, {"long_name": "state value V_t", "units": "reward"}),
@@ -76,10 +72,8 @@ def synthetic_recording(n_episodes: int = 50, n_trials: int = 20, *, n_units: in
                         {"long_name": "reward probability of each arm", "units": "1"}),
     }
     coords = {
-        "episode": np.arange(n_episodes), "trial": np.arange(n_trials), "step": np.arange(n_steps),
+        "episode": np.arange(n_episodes), "trial": np.arange(n_trials), **step_coords(n_trials, periods),
         "action": actions, "arm": sides,
-        "step_trial": ("step", np.arange(n_steps) // spt, {"long_name": "trial of each step"}),
-        "step_period": ("step", (np.arange(n_steps) % spt).astype(np.int8), {"long_name": "period of the trial", **_flags(periods)}),
     }
     if n_units:
         data["hidden"] = ((*ES, "unit"), rng.standard_normal((n_episodes, n_steps, n_units)).astype(np.float32),

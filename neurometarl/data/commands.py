@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from tqdm.auto import tqdm
-
 from ..errors import ConfigError
+from ..progress import progress_bar
 
 
 def _megabytes(n: int) -> str:
@@ -31,8 +30,8 @@ def _datasets(args) -> int:
         raise ConfigError(f"`neurometarl datasets {args.action}` needs a dataset name: {', '.join(DATASETS)}")
     dataset = get_dataset(args.name)
     step = fetch if args.action == "fetch" else find
-    missing = [f for f in tqdm(dataset.files, desc=f"{args.action} {dataset.name}", unit="file",
-                               disable=args.quiet or len(dataset.files) < 10) if step(dataset.name, f) is None]
+    missing = [f for f in progress_bar(dataset.files, desc=f"{args.action} {dataset.name}", unit="file",
+                                       show=not (args.quiet or len(dataset.files) < 10)) if step(dataset.name, f) is None]
     if missing:
         print(f"{dataset.name}: {len(missing)} of {len(dataset.files)} files absent (e.g. {missing[0]}); "
               f"`neurometarl datasets fetch {dataset.name}` downloads them")

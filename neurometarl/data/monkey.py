@@ -25,8 +25,9 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError
+from ..lab.schema import flag_attrs
 from .neurons import neural_recording
-from .registry import get_dataset, sha256
+from .registry import get_dataset, verified
 
 __all__ = ["read_monkey_session", "monkey_sessions", "monkey_units", "PERIODS", "EVENTS", "AREAS"]
 
@@ -83,10 +84,7 @@ def _file(root: Path, rel: str) -> Path:
     path = root / rel
     if not path.is_file():
         raise DataError(f"dataset {DATASET!r}: {path} is missing (see `neurometarl datasets`)")
-    expected = get_dataset(DATASET).files.get(rel)
-    if expected is not None and sha256(path) != expected:
-        raise DataError(f"dataset {DATASET!r}: {path} fails its SHA-256 check; replace it (see `neurometarl datasets`)")
-    return path
+    return verified(get_dataset(DATASET), rel, path)
 
 
 @functools.lru_cache(maxsize=4)
@@ -145,12 +143,11 @@ def monkey_sessions(folder: str | os.PathLike | None = None) -> pd.DataFrame:
 def _trial_vars(root: Path, subject: str, session: int) -> dict:
     record = _session_record(root, subject, session)
     field = lambda i: np.asarray(record[i]).ravel()
-    choice_flags = {"flag_values": np.arange(2, dtype=np.int8), "flag_meanings": "A B"}
     out = {
-        "choice": (field(3).astype(np.int8) - 1, {"long_name": "first-stage picture chosen", "units": "1", **choice_flags}),
+        "choice": (field(3).astype(np.int8) - 1, {"long_name": "first-stage picture chosen", "units": "1", **flag_attrs(("A", "B"))}),
         "transition": ((field(6) == 1).astype(np.int8), {"long_name": "transition (1 common, 0 rare)", "units": "1"}),
         "choice2": (field(7).astype(np.int8) - 3, {"long_name": "second-stage picture chosen", "units": "1",
-                                                   "flag_values": np.arange(4, dtype=np.int8), "flag_meanings": "C D E F"}),
+                                                   **flag_attrs(("C", "D", "E", "F"))}),
         "reward": (3 - field(13).astype(np.int8), {"long_name": "reward level (0, 1, 2)", "units": "reward level"}),
         "reward_amount": (field(10).astype(float), {"long_name": "raw reward amount (authors' field 10)", "units": "a.u."}),
         "trial_type": (field(2).astype(np.int8), {"long_name": "trial type (1 free choice; 2, 3 forced-choice trials)",

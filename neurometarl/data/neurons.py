@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import DataError
-from ..lab.schema import provenance
+from ..lab.schema import provenance, step_coords
 
 __all__ = ["window_counts", "neural_recording", "validate_neurons", "read_nwb_units", "AROUND_S"]
 
@@ -57,10 +57,6 @@ def window_counts(spikes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> n
     int64 array of the shape of ``starts``.
     """
     return np.searchsorted(spikes, ends, "left") - np.searchsorted(spikes, starts, "left")
-
-
-def _flags(names: Sequence[str]) -> dict:
-    return {"flag_values": np.arange(len(names), dtype=np.int8), "flag_meanings": " ".join(names)}
 
 
 def neural_recording(spikes: Sequence[np.ndarray], events: Mapping[str, np.ndarray], periods: Periods,
@@ -112,10 +108,7 @@ def neural_recording(spikes: Sequence[np.ndarray], events: Mapping[str, np.ndarr
         values = np.asarray(values)
         data[name] = ((*ET, *(f"{name}_dim_{i}" for i in range(values.ndim - 1))), values[None], dict(var_attrs))
     coords = {
-        "episode": [0], "trial": np.arange(n_trials), "step": np.arange(n_steps),
-        "step_trial": ("step", np.arange(n_steps) // len(names), {"long_name": "trial of each step"}),
-        "step_period": ("step", (np.arange(n_steps) % len(names)).astype(np.int8),
-                        {"long_name": "period of the trial", **_flags(names)}),
+        "episode": [0], "trial": np.arange(n_trials), **step_coords(n_trials, names),
         "unit": list(unit_labels),
         **{k: ("unit", np.asarray(v)) for k, v in units.items()},
     }

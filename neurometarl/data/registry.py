@@ -169,7 +169,9 @@ def _how_to_place(dataset: Dataset, file: str) -> str:
             f"holding {dataset.folder}/{file}")
 
 
-def _verified(dataset: Dataset, file: str, path: Path) -> Path:
+def verified(dataset: Dataset, file: str, path: Path) -> Path:
+    """``path`` (a copy of ``file`` of ``dataset``) once its SHA-256 matches the registry; else a DataError
+    naming the fix."""
     expected, found = dataset.files[file], sha256(path)
     if found != expected:
         raise DataError(f"{path} fails its SHA-256 check for dataset {dataset.name!r} (expected {expected[:12]}…, "
@@ -185,7 +187,7 @@ def find(name: str, file: str, data_dir: str | Path | None = None) -> Path | Non
         raise DataError(f"dataset {name!r} has no file {file!r}")
     for path in candidates(dataset, file, data_dir):
         if path.is_file():
-            return _verified(dataset, file, path)
+            return verified(dataset, file, path)
     return None
 
 
@@ -207,7 +209,7 @@ def fetch(name: str, file: str, data_dir: str | Path | None = None) -> Path:
     except Exception as err:  # no network, HTTP error or hash mismatch: say what to do, in one line
         raise DataError(f"dataset {name!r} ({dataset.source}): could not download {file} ({type(err).__name__}: "
                         f"{str(err).splitlines()[0] if str(err) else 'no detail'}); {_how_to_place(dataset, file)}") from None
-    return _verified(dataset, file, target)
+    return verified(dataset, file, target)
 
 
 def dataset_folder(name: str, data_dir: str | Path | None = None, *, marker: str | None = None) -> Path:

@@ -20,13 +20,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import __version__
-from .. import io
+from .. import __version__, io
 from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
 from ..errors import CheckpointError, ConfigError, DataError
 from ..progress import quiet
 from ..settings import checkpoints_dir
-
 
 
 @dataclass(frozen=True)

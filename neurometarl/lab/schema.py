@@ -61,6 +61,21 @@ class RecordingSchemaError(DataError):
     """A dataset is not a valid neurometarl recording; the message lists every problem."""
 
 
+def flag_attrs(names) -> dict:
+    """CF flag attributes of a coded variable: codes 0..n-1 meaning ``names`` in order."""
+    return {"flag_values": np.arange(len(names), dtype=np.int8), "flag_meanings": " ".join(names)}
+
+
+def step_coords(n_trials: int, periods) -> dict:
+    """The ``step`` coordinates of a recording whose trials run through ``periods`` in order:
+    ``step``, ``step_trial`` (trial of each step) and ``step_period`` (coded period, names in its flags)."""
+    n_steps = n_trials * len(periods)
+    return {"step": np.arange(n_steps),
+            "step_trial": ("step", np.arange(n_steps) // len(periods), {"long_name": "trial of each step"}),
+            "step_period": ("step", (np.arange(n_steps) % len(periods)).astype(np.int8),
+                            {"long_name": "period of the trial", **flag_attrs(periods)})}
+
+
 def provenance(**attrs) -> dict:
     """Provenance attrs common to everything neurometarl writes (the package version added)."""
     clean = {k: ("" if v is None else v) for k, v in attrs.items()}

@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..progress import progress_bar
 from ..seeding import make_generator
 from ..tasks import Task, make_task, task_config
-from .schema import SCHEMA_VERSION, provenance
+from .schema import SCHEMA_VERSION, flag_attrs, provenance, step_coords
 from .subject import Subject
 
 
@@ -109,7 +109,6 @@ def _to_dataset(a: dict[str, np.ndarray], subject: Subject, task: Task, seed: in
     spt, n_trials = task.steps_per_trial, task.n_trials
     choice_step = task.period_names.index(task.choice_period)
     at_choice = slice(choice_step, None, spt)
-    flags = lambda names: {"flag_values": np.arange(len(names), dtype=np.int8), "flag_meanings": " ".join(names)}
     ES, ET = ("episode", "step"), ("episode", "trial")
 
     value = a.get("value", np.full((n_episodes, n_steps), np.nan, np.float32))
@@ -122,10 +121,10 @@ def _to_dataset(a: dict[str, np.ndarray], subject: Subject, task: Task, seed: in
 
     data = {
         "choice": (ET, a["action"][:, at_choice].astype(np.int8),
-                   {"long_name": "choice", "units": "1", **flags(task.action_names)}),
+                   {"long_name": "choice", "units": "1", **flag_attrs(task.action_names)}),
         "reward": (ET, a["step_reward"].reshape(n_episodes, n_trials, spt).sum(-1),
                    {"long_name": "reward earned in the trial", "units": "reward"}),
-        "step_action": (ES, a["action"].astype(np.int8), {"long_name": "action at each step", "units": "1", **flags(task.action_names)}),
+        "step_action": (ES, a["action"].astype(np.int8), {"long_name": "action at each step", "units": "1", **flag_attrs(task.action_names)}),
         "step_reward": (ES, a["step_reward"], {"long_name": "reward after the step's action", "units": "reward"}),
         "policy": ((*ES, "action"), a["policy"], {"long_name": "action probabilities", "units": "1"}),
         "value": (ES, value, {"long_name": "state value V_t", "units": "reward"}),
@@ -140,11 +139,8 @@ def _to_dataset(a: dict[str, np.ndarray], subject: Subject, task: Task, seed: in
     coords = {
         "episode": np.arange(n_episodes),
         "trial": np.arange(n_trials),
-        "step": np.arange(n_steps),
+        **step_coords(n_trials, task.period_names),
         "action": list(task.action_names),
-        "step_trial": ("step", np.arange(n_steps) // spt, {"long_name": "trial of each step"}),
-        "step_period": ("step", (np.arange(n_steps) % spt).astype(np.int8),
-                        {"long_name": "period of the trial", **flags(task.period_names)}),
         **{dim: list(labels) for dim, labels in task.latent_coords.items()},
     }
     if subject.unit_names:
