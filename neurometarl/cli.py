@@ -60,9 +60,9 @@ class _Subparsers:
         options.setdefault("description", COMMANDS[name][1])
         parser = self.action.add_parser(name, **options)
         if name in DATA_COMMANDS:
-            parser.add_argument("--data-dir", default=None, metavar="DIR",
+            parser.add_argument("--data-dir", "--data", default=None, metavar="DIR",
                                 help="folder holding other people's datasets (overrides $NEUROMETARL_DATA; "
-                                     "see `neurometarl datasets`)")
+                                     "see `neurometarl datasets`); --data is the same option")
         return parser
 
 

@@ -143,7 +143,23 @@ def _refs_sim6(n):
     return [_table("% risky choices, control vs dopamine manipulation", columns, rows)]
 
 
-REFERENCES = {"sim1": _refs_sim1, "sim2": _refs_sim2, "sim4": _refs_sim4, "sim5": _refs_sim5, "sim6": _refs_sim6}
+def _refs_monkey(n):
+    keys = ["common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded"]
+    b = n["behaviour"]
+    stay = {f"monkey {s} (Miranda et al. 2025 data)": v for s, v in b["monkeys"]["stay"].items()}
+    stay["meta-RL agent, ours (mean over seeds)"] = np.mean(list(b["agents"]["stay"].values()), 0).tolist()
+    stay.update({f"{name} baseline, monkeys' parameters": np.mean(list(v["stay"].values()), 0).tolist()
+                 for name, v in b["baselines"].items()})
+    regs = ["reward", "transition", "reward_x_transition_x_choice", "mb_value"]
+    at = n["periods"].index("outcome")
+    frac = {f"{area} neurons": [n["fraction"][area][at][n["regressors"].index(r)] for r in regs] for area in n["areas"]}
+    frac["meta-RL agent units, ours"] = [n["agent_fraction"][at][n["regressors"].index(r)] for r in regs]
+    return [_table("Stay probabilities (outcome: high level vs the lower two)", keys, stay),
+            _table("Fraction of units coding each regressor at outcome (p < 0.05)", regs, frac)]
+
+
+REFERENCES = {"sim1": _refs_sim1, "sim2": _refs_sim2, "sim4": _refs_sim4, "sim5": _refs_sim5, "sim6": _refs_sim6,
+              "monkey-twostep": _refs_monkey}
 
 
 def reference_tables(name: str, numbers: dict) -> tuple[list[dict], str | None]:

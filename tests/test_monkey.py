@@ -37,7 +37,7 @@ def test_trials_are_the_sessions_good_trials(ds, folder):
     assert ds.sizes["trial"] == len(record[1]) == 626 and ds.sizes["step"] == 626 * len(PERIODS)
     assert np.array_equal(ds["reward"].values[0], 3 - record[13].ravel())
     assert np.array_equal(ds["transition"].values[0], (record[6].ravel() == 1).astype(int))
-    assert ds["forced"].values.mean() == pytest.approx((record[2].ravel() != 1).mean())
+    assert ds["forced"].values.mean() == pytest.approx((record[2].ravel() == 2).mean())
     assert ds["QhybPicA"].attrs["long_name"].startswith("hybrid first-stage value of picture A")
     assert list(ds["unit"].values) == ["ACC/0", "ACC/1", "ACC/2"] and set(ds["area"].values) == {"ACC"}
     sessions = monkey_sessions(folder)

@@ -26,7 +26,12 @@ def test_every_tutorial_is_here_and_listed_in_the_docs():
     assert all(f"notebooks/{p.name}" in page for p in NOTEBOOKS)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+#: notebooks that read other people's data (skipped, like the data tests, where it is absent)
+NEEDS = {"monkey_neurons_and_agents.py": "monkey-twostep"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=[pytest.mark.dataset(NEEDS[p.name])] if p.name in NEEDS else [])
+                                  for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, tmp_path, monkeypatch):
     notebook = jupytext.read(path)
     assert notebook.metadata["kernelspec"]["name"] == "python3"

@@ -162,3 +162,96 @@ def test_second_stage_choice_variant():
     stage2 = ds["step_action"].isel(step=slice(2, None, 3)).values.ravel()
     assert np.array_equal(table["choice2"].to_numpy(), stage2 - LEFT)
     assert "beta2" in make_model("hybrid", n_starts=1, max_iter=20).fit(table).params_
+
+
+# --- the monkeys' protocol (Miranda et al. 2025) ---------------------------------------------------
+
+def _play_monkey(policy, n=2048, seed=0, **overrides):
+    """Play twostep-monkey with ``policy(task, info) -> actions``; per-step rewards, infos and cues."""
+    task = make_task("twostep-monkey", n, **overrides)
+    obs, info = task.reset(make_generator(seed))
+    rewards, infos, cues = [], [], []
+    while True:
+        infos.append({k: v.clone() for k, v in info.items() if torch.is_tensor(v)})
+        cues.append(obs.argmax(1))
+        obs, reward, done, info = task.step(policy(task, info))
+        rewards.append(reward)
+        if done.all():
+            return task, torch.stack(rewards), infos, torch.stack(cues)
+
+
+def _random_valid(task, info):
+    valid = info["valid_actions"].float()
+    return torch.multinomial(valid / valid.sum(1, keepdim=True), 1)[:, 0]
+
+
+def test_monkey_levels_hold_five_to_nine_trials_then_jump():
+    """Each option holds its level at least 5 trials; it keeps it on ~90.5% of trials (the monkeys'
+    sessions: 90.5%) and jumps to either other level equally often; the chosen option pays its level's
+    value, for sure."""
+    task, rewards, infos, _ = _play_monkey(_random_valid)
+    levels = torch.stack([i["level"] for i in infos[1::3]])  # (trial, batch, state, option) at each choice step
+    kept = (levels[1:] == levels[:-1]).float().mean().item()
+    assert kept == pytest.approx(0.905, abs=0.01)
+    moved = levels[1:] != levels[:-1]
+    up = ((levels[1:] - levels[:-1]) % 3 == 1) & moved
+    assert up.sum().item() / moved.sum().item() == pytest.approx(0.5, abs=0.02)
+    seq = levels.permute(1, 2, 3, 0).reshape(-1, levels.shape[0]).numpy()
+    for row in seq[:500]:
+        changes = np.flatnonzero(np.diff(row))
+        assert (np.diff(changes) >= 5).all()
+    values = torch.tensor(task.config.level_values)
+    stage2 = infos[2::3]
+    for t, info in enumerate(stage2):
+        paid = rewards[3 * t + 2]
+        reached = info["state2"] >= 0
+        assert set(paid[reached].unique().tolist()) <= set(values.tolist())
+
+
+def test_monkey_instructed_trials_offer_one_option_and_say_which():
+    task, _, infos, cues = _play_monkey(_random_valid)
+    choice_infos = infos[1::3]
+    types = torch.stack([i["trial_type"] for i in choice_infos])
+    assert (types == 2).float().mean().item() == pytest.approx(0.07, abs=0.01)
+    assert (types == 3).float().mean().item() == pytest.approx(0.07, abs=0.01)
+    for t, info in enumerate(choice_infos):
+        one = info["trial_type"] == 2
+        offered = info["valid_actions"][one]
+        assert (offered.sum(1) == 1).all() and not offered[:, CENTRE].any()
+        cue = cues[3 * t + 1][one]
+        assert set(cue.tolist()) <= {5, 6}  # choice-left-only / choice-right-only
+        assert (cue - 5 == offered[:, RIGHT].long()).all()
+        two = infos[3 * t + 2]
+        second = (two["trial_type"] == 3) & (two["state2"] >= 0)
+        assert (two["valid_actions"][second].sum(1) == 1).all()
+        assert (two["valid_actions"][(two["trial_type"] != 3) & (two["state2"] >= 0)][:, [LEFT, RIGHT]].all())
+
+
+def test_monkey_oracle_beats_chance_and_models_obey_instructions():
+    """An oracle that knows every option's level earns ~0.77 a trial against 0.50 for random valid choices;
+    a model subject takes the one option offered on instructed trials (no violations)."""
+    def oracle(task, info):
+        period, p = task.t % 3, info["reward_prob"]
+        best = p.max(2).values
+        if period == 0:
+            return torch.full((task.batch_size,), CENTRE)
+        if period == 1:
+            c = task.config.common_prob
+            return torch.where(c * best[:, 1] + (1 - c) * best[:, 0] > c * best[:, 0] + (1 - c) * best[:, 1], RIGHT, LEFT)
+        q = p[torch.arange(task.batch_size), info["state2"].clamp(min=0)]
+        return torch.where(q[:, 1] > q[:, 0], RIGHT, LEFT)
+
+    def obeying(task, info):
+        a = oracle(task, info)
+        ok = info["valid_actions"].gather(1, a[:, None])[:, 0]
+        return torch.where(ok, a, info["valid_actions"].float().argmax(1))
+
+    _, r_oracle, _, _ = _play_monkey(obeying, seed=1)
+    _, r_random, _, _ = _play_monkey(_random_valid, seed=1)
+    assert r_oracle[2::3].mean().item() == pytest.approx(0.77, abs=0.02)
+    assert r_random[2::3].mean().item() == pytest.approx(0.50, abs=0.02)
+    params = {"alpha1": 0.5, "alpha2": 0.5, "lambda": 0.5, "beta1": 5.0, "beta2": 5.0, "perseveration": 0.0, "w": 0.5}
+    rec = make_model("hybrid").simulate("twostep-monkey", params=params, n_episodes=20, seed=0)
+    table = recording_to_table(rec)
+    assert table["violation"].sum() == 0 and {"choice2", "forced", "trial_type"} <= set(table.columns)
+    assert table["forced"].mean() == pytest.approx(0.07, abs=0.02)

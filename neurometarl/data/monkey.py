@@ -29,7 +29,7 @@ from ..lab.schema import flag_attrs
 from .neurons import neural_recording
 from .registry import get_dataset, verified
 
-__all__ = ["read_monkey_session", "monkey_sessions", "monkey_units", "PERIODS", "EVENTS", "AREAS"]
+__all__ = ["read_monkey_session", "monkey_sessions", "monkey_units", "monkey_table", "PERIODS", "EVENTS", "AREAS"]
 
 DATASET = "monkey-twostep"
 #: area → the authors' sheet name
@@ -47,6 +47,8 @@ PERIODS = {
     "outcome": ("outcome_on", 0.0, 1.0),
 }
 _QVALS = {"mf": "model-free", "mb": "model-based", "hyb": "hybrid"}
+#: the authors' trial types (their task code, jamesbutler01/TwoStepTask)
+TRIAL_TYPES = "trial type: 1 free choice at both stages; 2 one first-stage option offered; 3 one second-stage option offered"
 
 
 def _qval_attrs(name: str) -> dict:
@@ -140,6 +142,30 @@ def monkey_sessions(folder: str | os.PathLike | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["subject", "session"], ignore_index=True)
 
 
+def monkey_table(folder: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The monkeys' choices as a two-step trial table (:mod:`neurometarl.data.table`), every session of
+    both subjects (57, with or without cells), good trials in order.
+
+    Columns: ``subject``, ``session`` (1-based), ``trial``, ``choice`` (picture A 0 / B 1), ``transition``
+    (1 common), ``state2`` (the second-stage pair reached: 0 = C/D, where A commonly leads), ``choice2``
+    (the second picture of the pair: D or F = 1), ``reward`` (level / 2: 0, 0.5, 1, the scale of the
+    ``twostep-monkey`` task), ``reward_level`` (0, 1, 2), ``trial_type`` and ``forced`` (type 2: the
+    first-stage choice was instructed).
+    """
+    root = _root(folder)
+    frames = []
+    for s, subject in enumerate(SUBJECTS):
+        for k in range(len(_prepared(root)[s][0])):
+            record = _session_record(root, subject, k + 1)
+            field = lambda i: np.asarray(record[i]).ravel().astype(int)  # noqa: E731
+            picture2, level = field(7) - 3, 3 - field(13)
+            frames.append(pd.DataFrame({
+                "subject": subject, "session": k + 1, "trial": np.arange(len(picture2)), "choice": field(3) - 1,
+                "transition": (field(6) == 1).astype(int), "state2": picture2 // 2, "choice2": picture2 % 2,
+                "reward": level / 2.0, "reward_level": level, "trial_type": field(2), "forced": (field(2) == 2).astype(int)}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _trial_vars(root: Path, subject: str, session: int) -> dict:
     record = _session_record(root, subject, session)
     field = lambda i: np.asarray(record[i]).ravel()
@@ -150,9 +176,8 @@ def _trial_vars(root: Path, subject: str, session: int) -> dict:
                                                    **flag_attrs(("C", "D", "E", "F"))}),
         "reward": (3 - field(13).astype(np.int8), {"long_name": "reward level (0, 1, 2)", "units": "reward level"}),
         "reward_amount": (field(10).astype(float), {"long_name": "raw reward amount (authors' field 10)", "units": "a.u."}),
-        "trial_type": (field(2).astype(np.int8), {"long_name": "trial type (1 free choice; 2, 3 forced-choice trials)",
-                                                  "units": "1"}),
-        "forced": ((field(2) != 1).astype(np.int8), {"long_name": "forced-choice trial (trial type 2 or 3)", "units": "1"}),
+        "trial_type": (field(2).astype(np.int8), {"long_name": TRIAL_TYPES, "units": "1"}),
+        "forced": ((field(2) == 2).astype(np.int8), {"long_name": "instructed first-stage choice (trial type 2)", "units": "1"}),
         "location1": (field(4).astype(np.int8), {"long_name": "first-stage location chosen (1-4)", "units": "1"}),
         "location2": (field(8).astype(np.int8), {"long_name": "second-stage location chosen (1-4)", "units": "1"}),
         "rt1": (field(5).astype(float), {"long_name": "first-stage reaction time", "units": "ms"}),

@@ -8,3 +8,4 @@ from . import sim4  # noqa: F401  Fig. 5
 from . import sim6  # noqa: F401  Fig. 7
 from . import sim5  # noqa: F401  Fig. 6
 from . import emergence  # noqa: F401  emergence conditions (beyond the paper)
+from . import monkey  # noqa: F401  monkey two-step neurons (beyond the paper)

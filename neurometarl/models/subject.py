@@ -95,7 +95,12 @@ class ModelSubject:
             policy[:, self.left], policy[:, self.right] = probs[:, 0], probs[:, 1]
             blank = info["state2"].cpu() < 0  # after an invalid first-stage choice: any response
             policy[blank] = 1.0 / self.task.n_actions
-        else:
+        if period in (self.choice_period, self.stage2_period) and "valid_actions" in info:
+            # an instructed trial offers one option only (twostep-monkey): the subject takes it
+            offered = info["valid_actions"].cpu()
+            one = offered[:, self.left] ^ offered[:, self.right]
+            policy[one] = offered[one].float()
+        if period not in (self.choice_period, self.stage2_period):
             if "valid_actions" in info:
                 valid = info["valid_actions"].float().cpu()
             elif self.centre is not None:

@@ -91,6 +91,9 @@ _builtin("twostep-daw", "twostep", "TwoStepTask", "TwoStepConfig",
 _builtin("twostep-daw-choice", "twostep", "TwoStepChoiceTask", "TwoStepConfig",
          "Daw 2011 two-step with its second-stage choice: two options per state, four arms drifting (s.d. 0.025, in [0.25, 0.75])",
          n_trials=200, common_prob=0.7, reward_schedule="drift")
+_builtin("twostep-monkey", "twostep", "MonkeyTwoStepTask", "MonkeyTwoStepConfig",
+         "monkey two-step (Miranda et al. 2025): common 0.7, second-stage choice among two options per state, each option "
+         "paying 0, 0.5 or 1 (its level) and jumping level with p=0.094 per trial; 14% instructed first-stage trials")
 
 _builtin("matching", "matching", "MatchingTask", "MatchingConfig", "baited matching task, Wang Sim 1 training: fixation + choice, p0_L + p0_R = 0.5, p0_R outside [0.1, 0.2] and [0.3, 0.4], 50-100 trials [" + CITATIONS["matching"] + "]")
 _builtin("matching-test", "matching", "MatchingTask", "MatchingConfig", "baited matching task, Wang Sim 1 test: p0_R ~ U[0, 0.5], held-out ranges marked in the 'held_out' latent", exclude_held_out=False)

@@ -16,7 +16,8 @@ choice, so the distribution is the same), which lets the recording carry it as t
 Reward schedules (``reward_schedule``): 'switch' (probabilities ``reward_levels`` for the rich and poor
 state, swapped with probability ``switch_prob`` at each trial start; Wang Sim 4), 'blocks' (the same,
 but only after ``min_block`` trials in the block; the rat task), 'drift' (each state's probability a
-Gaussian random walk, s.d. ``drift_sd``, reflected in ``drift_bounds``; Daw 2011).
+Gaussian random walk, s.d. ``drift_sd``, reflected in ``drift_bounds``; Daw 2011), 'levels' (the monkey
+task, :class:`MonkeyTwoStepTask`: each of four options pays one of three amounts, jumping between them).
 
 ``info`` carries the timing, the latents ``reward_prob`` (batch, 2: S1, S2) and ``common`` (batch,), the
 second-stage state reached so far ``state2`` (batch,; −1 before it is reached or after an invalid
@@ -31,7 +32,7 @@ import torch
 
 from .base import ConfigError, Task, TaskConfig, Variable
 
-SCHEDULES = ("switch", "blocks", "drift")
+SCHEDULES = ("switch", "blocks", "drift", "levels")
 RESPONSES = ("centre", "side", "any")
 CENTRE, LEFT, RIGHT = 0, 1, 2
 FIXATION, CHOICE, STAGE2 = 0, 1, 2
@@ -105,6 +106,14 @@ class TwoStepTask(Task):
     cue_names = ("fixation", "choice", "S1", "S2", "blank")
     #: whether the second stage is a choice between two options (Daw et al. 2011's four arms)
     stage2_choice = False
+    #: the reward schedules this class runs
+    schedules = ("switch", "blocks", "drift")
+
+    def __init__(self, config, batch_size, device="cpu"):
+        if config.reward_schedule not in self.schedules:
+            raise ConfigError(f"task {type(self).__name__} runs reward_schedule {' or '.join(map(repr, self.schedules))}, "
+                              f"got {config.reward_schedule!r}")
+        super().__init__(config, batch_size, device)
 
     @property
     def n_obs(self) -> int:
@@ -210,11 +219,7 @@ class TwoStepChoiceTask(TwoStepTask):
     }
     latent_coords = {"state": ("S1", "S2"), "option": ("left", "right")}
     stage2_choice = True
-
-    def __init__(self, config, batch_size, device="cpu"):
-        if config.reward_schedule != "drift":
-            raise ConfigError(f"the second-stage-choice task drifts its four arms: reward_schedule must be 'drift', got {config.reward_schedule!r}")
-        super().__init__(config, batch_size, device)
+    schedules = ("drift",)
 
     def _reset(self):
         lo, hi = self.config.drift_bounds
@@ -242,3 +247,131 @@ class TwoStepChoiceTask(TwoStepTask):
         mask[:, LEFT] = mask[:, RIGHT] = True
         mask[self.state2 < 0] = True
         return mask
+
+
+@dataclass(frozen=True)
+class MonkeyTwoStepConfig(TwoStepConfig):
+    """The monkeys' two-step task (Miranda et al. 2025): :class:`TwoStepConfig` plus
+
+    level_values: the reward each option pays at level 0, 1 and 2 (the monkeys' low / medium / high outcome).
+    level_hold: (fewest, most) trials an option holds its level before the schedule may move it
+        (uniform over the whole numbers between).
+    level_jump_prob: at the end of a hold, probability of jumping to one of the other two levels
+        (equally likely); otherwise the level is kept for a new hold.
+    forced1_prob, forced2_prob: probability that a trial offers one first-stage option only (the
+        authors' trial type 2) or one second-stage option only (type 3).
+
+    The schedule is the authors' task code (jamesbutler01/TwoStepTask: holds of 5-9 trials, then stay with
+    probability 1/3); on the monkeys' 57 sessions (``PreparedData.mat``) an option kept its level on
+    90.5% of consecutive good trials and jumped to either other level equally often, as this schedule
+    gives (9.5%); trial types 2 and 3 were about 7% each; transitions 70% common.
+    """
+
+    common_prob: float = 0.7
+    reward_schedule: str = "levels"
+    level_values: tuple[float, float, float] = (0.0, 0.5, 1.0)
+    level_hold: tuple[int, int] = (5, 9)
+    level_jump_prob: float = 2 / 3
+    forced1_prob: float = 0.07
+    forced2_prob: float = 0.07
+
+    def __post_init__(self):
+        super().__post_init__()
+        if len(self.level_values) != 3:
+            raise ConfigError(f"level_values needs three rewards (levels 0, 1, 2), got {self.level_values}")
+        lo, hi = self.level_hold
+        if not 1 <= lo <= hi:
+            raise ConfigError(f"level_hold must be (fewest, most) trials with 1 <= fewest <= most, got {self.level_hold}")
+        probs = (self.level_jump_prob, self.forced1_prob, self.forced2_prob)
+        if not all(0 <= p <= 1 for p in probs) or self.forced1_prob + self.forced2_prob > 1:
+            raise ConfigError(f"level_jump_prob, forced1_prob, forced2_prob must lie in [0, 1] (forced ones summing to <= 1), got {probs}")
+
+
+class MonkeyTwoStepTask(TwoStepChoiceTask):
+    """The monkeys' two-step protocol (Miranda et al. 2025): first-stage choice between two options,
+    70/30 transitions, a second-stage choice between the two options of the state reached. Each of the
+    four options pays a fixed amount set by its level (0, 1 or 2: ``level_values``); a level is held for
+    5-9 trials, then jumps to one of the other two with probability 2/3 (``level_hold``,
+    ``level_jump_prob``). Instructed trials offer one option only, at the first stage (``forced1_prob``:
+    cues ``choice-left-only`` / ``choice-right-only``) or at the second (``forced2_prob``: cues
+    ``S1-left-only`` ...); choosing the option not offered is an invalid response.
+
+    Latents: ``reward_prob`` (batch, state, option) holds each option's current reward (the name the
+    second-stage-choice protocols share), ``level`` its level, ``trial_type`` the authors' code (1 free,
+    2 instructed first stage, 3 instructed second stage) and ``forced`` = 1 on type 2 (the first-stage
+    choice is not the subject's: the trial table's ``forced``).
+    """
+
+    name = "twostep-monkey"
+    description = "Monkey two-step (Miranda et al. 2025): 70/30 transitions, four second-stage options paying 0/0.5/1 by level"
+    citation = "Miranda et al. 2025 eLife 14:RP106032"
+    latents = {
+        "reward_prob": Variable(("state", "option"), "reward each second-stage option pays now (its level's value)", "reward"),
+        "level": Variable(("state", "option"), "reward level of each second-stage option (0, 1, 2)", "1"),
+        "common": Variable((), "the trial's transition is common (1) or rare (0)", "1"),
+        "trial_type": Variable((), "trial type: 1 free, 2 one first-stage option offered, 3 one second-stage option offered", "1"),
+        "forced": Variable((), "instructed first-stage choice (trial type 2)", "1"),
+    }
+    cue_names = ("fixation", "choice", "S1", "S2", "blank", "choice-left-only", "choice-right-only",
+                 "S1-left-only", "S1-right-only", "S2-left-only", "S2-right-only")
+    schedules = ("levels",)
+
+    def _new_holds(self, *shape: int) -> torch.Tensor:
+        lo, hi = self.config.level_hold
+        return lo + (self.uniform(*shape) * (hi - lo + 1)).long().clamp(max=hi - lo)
+
+    def _reset(self):
+        b = self.batch_size
+        self.levels = (self.uniform(b, 2, 2) * 3).long().clamp(max=2)
+        self.hold = self._new_holds(b, 2, 2)
+        self._start_trial(first=True)
+
+    def _start_trial(self, first: bool = False):
+        cfg, b = self.config, self.batch_size
+        if not first:
+            self.hold -= 1
+            due = self.hold <= 0
+            jump = due & (self.uniform(b, 2, 2) < cfg.level_jump_prob)
+            shift = 1 + (self.uniform(b, 2, 2) < 0.5).long()  # to one of the other two levels
+            self.levels = torch.where(jump, (self.levels + shift) % 3, self.levels)
+            self.hold = torch.where(due, self._new_holds(b, 2, 2), self.hold)
+        self.probs = torch.tensor(cfg.level_values, device=self.device)[self.levels]
+        self.common = self.uniform(b) < cfg.common_prob
+        u = self.uniform(b)
+        self.trial_type = torch.where(u < cfg.forced1_prob, 2, torch.where(u < cfg.forced1_prob + cfg.forced2_prob, 3, 1))
+        self.offered = LEFT + (self.uniform(b) < 0.5).long()  # the one side offered on an instructed stage
+        self.state2 = torch.full((b,), -1, dtype=torch.long, device=self.device)
+
+    def _step(self, action):
+        if self.t % 3 != STAGE2:
+            return super()._step(action)
+        b = self.batch_size
+        valid = self._valid_actions().gather(1, action[:, None])[:, 0]
+        pays = self._reward_prob_of(action)  # the chosen option's amount, paid for sure
+        penalty = torch.full((b,), float(self.config.invalid_penalty), device=self.device)
+        reward = torch.where(self.state2 >= 0, torch.where(valid, pays, penalty), torch.zeros(b, device=self.device))
+        self._start_trial()
+        return reward
+
+    def _instructed(self) -> torch.Tensor:
+        """(batch,) bool: the step about to be taken offers one option only."""
+        period = self.t % 3
+        if period == CHOICE:
+            return self.trial_type == 2
+        return (self.trial_type == 3) & (self.state2 >= 0) if period == STAGE2 else torch.zeros_like(self.common)
+
+    def _valid_actions(self):
+        mask = super()._valid_actions()
+        one = self._instructed()
+        mask[one] = False
+        mask[one, self.offered[one]] = True
+        return mask
+
+    def _observe(self):
+        obs, info = super()._observe()
+        if self.t < self.n_steps and self.t % 3 != FIXATION:
+            first = 5 if self.t % 3 == CHOICE else 7 + 2 * self.state2.clamp(min=0)
+            cue = torch.where(self._instructed(), first + self.offered - LEFT, obs.argmax(1))
+            obs = torch.nn.functional.one_hot(cue, self.n_obs).float()
+        info.update(level=self.levels.clone(), trial_type=self.trial_type.float(), forced=(self.trial_type == 2).float())
+        return obs, info

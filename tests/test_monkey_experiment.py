@@ -1,0 +1,90 @@
+"""The monkey-twostep experiment end to end on tiny agents and two recording sessions (all four areas):
+monkeys' trial table → behaviour of monkeys, agents and baselines → unit coding with the shift null →
+populations (profiles, rsatoolbox RDMs) → figures and scorecard. Reads the monkey data in place."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy.io import loadmat
+
+from neurometarl.agents import AgentSubject, TrainConfig, build_agent
+from neurometarl.data import monkey_table, validate_table
+from neurometarl.data.registry import dataset_folder
+from neurometarl.experiments import monkey, run_experiment
+from neurometarl.lab import record_session
+from neurometarl.tasks import make_task
+
+pytestmark = pytest.mark.dataset("monkey-twostep")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("monkey")
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in (("N_TEST", 6), ("N_NEURAL_EPISODES", 3), ("N_SHUFFLES", 4), ("N_BOOT", 8),
+                            ("SESSIONS", (("Charlie", 10), ("Charlie", 15)))):
+            mp.setattr(monkey, name, value)
+        card = run_experiment("monkey-twostep", out, retrain=True, n_seeds=2, scale=0.01, progress=False)
+    return card, out
+
+
+def test_scorecard_measures_every_claim_and_draws_three_figures(run):
+    card, out = run
+    assert [c["claim"] for c in card["claims"]] == [c.name for c in monkey.CLAIMS]
+    for c in card["claims"]:
+        assert "not computed" not in str(c["measured"]), c
+    for stem in ("monkey_twostep_behaviour", "monkey_twostep_neurons", "monkey_twostep_similarity"):
+        assert (out / f"{stem}.png").stat().st_size > 30_000
+
+
+def test_numbers_cover_areas_agents_and_nulls(run):
+    _, out = run
+    n = json.loads((out / "numbers.json").read_text())
+    shape = (len(monkey.PERIODS), len(monkey.REGRESSORS))
+    for area in monkey.AREAS:
+        frac = np.array(n["fraction"][area])
+        assert frac.shape == shape and ((0 <= frac) & (frac <= 1)).all()
+        assert np.array(n["fraction_p_null"][area]).min() >= 1 / (1 + 4)  # the p-value's floor with 4 shifts
+        assert n["n_units"][area] > 0
+    assert np.array(n["agent_fraction_per_seed"]).shape == (2, *shape)
+    assert n["n_agent_units"] == 2 * 48 and n["n_neural_trials"] == 3 * 100
+    assert set(n["behaviour"]["baselines"]) == {"model-free", "model-based", "hybrid"}
+    w = {k: np.mean(list(b["w"].values())) for k, b in n["behaviour"]["baselines"].items()}
+    assert w["model-free"] < 0.3 and w["model-based"] > w["model-free"]  # the fits see which baseline plans
+    assert set(n["behaviour"]["monkeys"]["subjects"]) == {"Charlie", "Jacob"}
+    for area in monkey.AREAS:
+        lo, hi = n["rsa"][area]["noise_ceiling"]
+        assert np.isnan(lo) or lo <= hi
+
+
+def test_monkey_table_is_the_authors_trials():
+    """The trial table holds every good trial of all 57 sessions; its second stage follows the choice and
+    transition, and its reward is the authors' level / 2."""
+    folder = dataset_folder("monkey-twostep", marker="PreparedData.mat")
+    table = validate_table(monkey_table(folder))
+    prepared = loadmat(folder / "PreparedData.mat")["PreparedData"]
+    sizes = [len(prepared[s][0][k][0][1]) for s in range(2) for k in range(len(prepared[s][0]))]
+    assert len(table) == sum(sizes) == 30_249
+    assert (table["state2"] == np.where(table["transition"] == 1, table["choice"], 1 - table["choice"])).all()
+    record = prepared[1][0][4][0]  # Jacob, session 5
+    rows = table[(table["subject"] == "Jacob") & (table["session"] == 5)]
+    assert (rows["reward"].to_numpy() == (3 - np.asarray(record[13]).ravel()) / 2).all()
+    assert (rows["forced"].to_numpy() == (np.asarray(record[2]).ravel() == 2)).all()
+
+
+def test_agent_units_are_read_at_the_monkeys_periods():
+    """Outcome activity of trial t is the fixation step of trial t + 1 (where the reward is an input);
+    transition and choice2 are both the second-stage step."""
+    cfg = TrainConfig(task="twostep-monkey", train_episodes=128, unroll=30, learning_pass="sequence")
+    ds = record_session(AgentSubject(build_agent(cfg), cfg.gamma), make_task("twostep-monkey", 3), 3, seed=0)
+    nds = monkey.agent_neurons(ds, "agent/seed0")
+    h = ds["hidden"].values.reshape(3, 100, 3, -1)
+    cell = nds["cell"].values.reshape(3, 100, 5, -1)
+    assert np.array_equal(cell[:, :, 1], h[:, :, 1]) and np.array_equal(cell[:, :, 3], h[:, :, 2])
+    assert np.array_equal(cell[:, :-1, 4], h[:, 1:, 0]) and np.isnan(cell[:, -1, 4]).all()
+    assert list(nds["step_period"].attrs["flag_meanings"].split()) == list(monkey.PERIODS)
+    assert isinstance(nds, xr.Dataset) and set(nds["area"].values) == {"agent"}
