@@ -168,7 +168,7 @@ def _figure(args) -> int:
             plot_regret(curves, ax=ax)
             paths = save_figure(fig, args.out)
     else:
-        from .experiments.base import get_experiment
+        from .experiments.catalogue import get_experiment
 
         exp = get_experiment(args.name)
         results = Path(args.results or f"results/{args.name}")
@@ -185,10 +185,11 @@ def _figure(args) -> int:
 
 
 def _reproduce(args) -> int:
-    from .experiments.base import EXPERIMENTS, get_checkpoints, get_experiment, missing_data, run_experiment
+    from .experiments.base import EXPERIMENTS, get_checkpoints, missing_data
+    from .experiments.catalogue import get_experiment
+    from .experiments.runner import run_experiment
     from .report import checkpoint_hashes, claim_line, finished_stage, stage_config, write_report, write_stage
 
-    get_experiment("fig1")  # loads the catalogue
     names = [n for item in args.only for n in item.split(",") if n] if args.only else list(EXPERIMENTS)
     for name in names:
         get_experiment(name)  # unknown names fail before any work

@@ -33,7 +33,7 @@ from neurometarl.experiments import monkey
 from neurometarl.lab import record_session
 
 torch.set_num_threads(1)
-monkey.N_SHUFFLES = 20  # a quicker null than the experiment's 50
+N_SHUFFLES = 20  # a quicker null than the experiment's 50
 ROOT = Path(neurometarl.__file__).resolve().parents[1]
 agent = AgentSubject.from_checkpoint(ROOT / "datasets/checkpoints/monkey-twostep/agent/seed0")
 
@@ -47,7 +47,7 @@ _, latents = monkey.hybrid_fit(charlie)
 session = read_monkey_session(None, "Charlie", 10, areas=["ACC", "DLPFC"])
 rows = charlie["session"] == 10
 regs = monkey.session_regressors(charlie[rows], latents[rows], 1)
-monkey_coding = monkey.code_units(session, regs, seed=0)
+monkey_coding = monkey.code_units(session, regs, seed=0, n_shuffles=N_SHUFFLES)
 print(session.sizes, "cells:", list(session["unit"].values))
 
 # %% [markdown]
@@ -58,7 +58,7 @@ ds = record_session(agent, "twostep-monkey", n_episodes=5, seed=0, progress=Fals
 agent_table = validate_table(recording_to_table(ds, episodes_as="sessions", subject="agent"))
 _, agent_latents = monkey.hybrid_fit(agent_table)
 agent_regs = monkey.session_regressors(agent_table, agent_latents, 5)
-agent_coding = monkey.code_units(monkey.agent_neurons(ds, "agent/seed0"), agent_regs, seed=0)
+agent_coding = monkey.code_units(monkey.agent_neurons(ds, "agent/seed0"), agent_regs, seed=0, n_shuffles=N_SHUFFLES)
 
 # %% [markdown]
 # ## Fraction of units coding each regressor at outcome, against the circular-shift null

@@ -24,11 +24,8 @@ pytestmark = pytest.mark.dataset("monkey-twostep")
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("monkey")
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in (("N_TEST", 6), ("N_NEURAL_EPISODES", 3), ("N_SHUFFLES", 4), ("N_BOOT", 8),
-                            ("SESSIONS", (("Charlie", 10), ("Charlie", 15)))):
-            mp.setattr(monkey, name, value)
-        card = run_experiment("monkey-twostep", out, retrain=True, n_seeds=2, scale=0.01, progress=False)
+    sizes = {"n_test": 6, "n_neural_episodes": 3, "n_shuffles": 4, "n_boot": 8, "n_sessions": 2}
+    card = run_experiment("monkey-twostep", out, retrain=True, n_seeds=2, scale=0.01, progress=False, sizes=sizes)
     return card, out
 
 

@@ -16,11 +16,8 @@ CLAIMS = {"undermatching_train", "undermatching_held_out", "reward_kernel", "uni
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim1")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim1, "N_TEST", 60)
-        mp.setattr(sim1, "N_FIT", 30)
-        mp.setattr(sim1, "FIT_MAX_ITER", 15)
-        card = run_experiment("sim1", out, retrain=True, n_seeds=2, scale=0.0004, progress=False)
+    card = run_experiment("sim1", out, retrain=True, n_seeds=2, scale=0.0004, progress=False,
+                          sizes={"n_test": 60, "n_fit": 30, "fit_max_iter": 15})
     return card, out, json.loads((out / "numbers.json").read_text())
 
 

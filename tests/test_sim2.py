@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from neurometarl.experiments import run_experiment, sim2
+from neurometarl.experiments import run_experiment
 
 CLAIMS = {"learning_rate_adapts", "decoded_volatility", "volatility_units", "fixed_rw_flat"}
 
@@ -15,9 +15,7 @@ CLAIMS = {"learning_rate_adapts", "decoded_volatility", "volatility_units", "fix
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim2")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim2, "N_TEST", 30)
-        card = run_experiment("sim2", out, retrain=True, n_seeds=2, scale=0.002, progress=False)
+    card = run_experiment("sim2", out, retrain=True, n_seeds=2, scale=0.002, progress=False, sizes={"n_test": 30})
     return card, out, json.loads((out / "numbers.json").read_text())
 
 

@@ -65,12 +65,7 @@ def test_model_free_baseline_has_no_inferred_effect_and_the_observer_a_full_one(
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim3")
-    mp = pytest.MonkeyPatch()
-    mp.setattr(sim3, "N_TEST", 20)
-    try:
-        card = run_experiment("sim3", out, retrain=True, n_seeds=2, scale=0.02, progress=False)
-    finally:
-        mp.undo()
+    card = run_experiment("sim3", out, retrain=True, n_seeds=2, scale=0.02, progress=False, sizes={"n_test": 20})
     return card, out
 
 

@@ -58,15 +58,8 @@ def test_rpe_regression_of_the_model_based_learner_on_itself():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim4")
-    mp = pytest.MonkeyPatch()
-    mp.setattr(sim4, "N_TEST", 12)
-    mp.setattr(sim4, "N_OTHER", 6)
-    mp.setattr(sim4, "FIT_STARTS", 1)
-    mp.setattr(sim4, "FIT_MAX_ITER", 5)
-    try:
-        card = run_experiment("sim4", out, retrain=True, n_seeds=2, scale=0.03, progress=False)
-    finally:
-        mp.undo()
+    card = run_experiment("sim4", out, retrain=True, n_seeds=2, scale=0.03, progress=False,
+                          sizes={"n_test": 12, "n_other": 6, "fit_starts": 1, "fit_max_iter": 5})
     return card, out
 
 

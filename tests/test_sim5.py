@@ -18,9 +18,7 @@ SCALE = 0.00125  # 640 training episodes: 5 updates
 @pytest.fixture(scope="module")
 def sim5_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim5")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim5, "N_TEST", 12)
-        card = run_experiment("sim5", out, retrain=True, n_seeds=1, scale=SCALE, progress=False)
+    card = run_experiment("sim5", out, retrain=True, n_seeds=1, scale=SCALE, progress=False, sizes={"n_test": 12})
     return card, out
 
 

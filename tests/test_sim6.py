@@ -13,9 +13,7 @@ from neurometarl.experiments import sim6
 @pytest.fixture(scope="module")
 def sim6_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim6")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim6, "N_TEST", 20)
-        card = run_experiment("sim6", out, retrain=True, n_seeds=2, scale=0.01, progress=False)
+    card = run_experiment("sim6", out, retrain=True, n_seeds=2, scale=0.01, progress=False, sizes={"n_test": 20})
     return card, out
 
 

@@ -24,7 +24,6 @@ from ..models import make_baseline
 from .base import Claim, Context, Experiment, register
 
 TEST_TASK = "bandit-fixed"
-N_TEST = 300
 BASELINES = {"Bayes-optimal (indep. prior)": ("bayes-optimal", {"prior": "independent"}),
              "Thompson": ("thompson", {}), "UCB1": ("ucb", {})}
 AGENTS = {"meta-RL (trained correlated)": "correlated", "meta-RL (trained independent)": "independent"}
@@ -35,9 +34,10 @@ def analyse(ctx: Context) -> dict:
     recordings: dict[str, xr.Dataset] = {}
     for label, variant in AGENTS.items():
         # seeds are replicas: pool their test episodes (each replica its own seed offset)
-        parts = [record_session(s, TEST_TASK, N_TEST, seed=ctx.seed + i) for i, s in enumerate(ctx.subjects[variant])]
+        n_test = ctx.sizes["n_test"]
+        parts = [record_session(s, TEST_TASK, n_test, seed=ctx.seed + i) for i, s in enumerate(ctx.subjects[variant])]
         recordings[label] = xr.concat(parts, "episode", combine_attrs="override").assign_coords(
-            episode=np.arange(sum(p.sizes["episode"] for p in parts)), replica=("episode", np.repeat(np.arange(len(parts)), N_TEST)))
+            episode=np.arange(sum(p.sizes["episode"] for p in parts)), replica=("episode", np.repeat(np.arange(len(parts)), n_test)))
     n_pooled = recordings[next(iter(AGENTS))].sizes["episode"]
     for label, (name, params) in BASELINES.items():
         recordings[label] = record_session(make_baseline(name, **params), TEST_TASK, n_pooled, seed=ctx.seed)
@@ -139,4 +139,5 @@ FIG1 = register(Experiment(
            "independent": TrainConfig(task="bandit-independent", gamma=0.95, train_episodes=192_000)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=4,
     description=__doc__,
+    sizes={"n_test": 300},  # test episodes per replica
 ))

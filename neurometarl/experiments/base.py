@@ -5,7 +5,7 @@ vs independent bandits), how many seeds (replicas, treated like animals), an ``a
 records frozen test sessions and returns the numbers behind the figure, a ``plot`` function drawing the
 figure from those numbers alone, and the paper's quantitative :class:`Claim` s checked on them.
 
-``run_experiment`` gets the checkpoints (shipped in ``datasets/checkpoints/<experiment>/<variant>/seed<N>``
+:func:`~neurometarl.experiments.runner.run_experiment` gets the checkpoints (shipped in ``datasets/checkpoints/<experiment>/<variant>/seed<N>``
 or trained with ``retrain=True``), runs the analysis, draws the figure and writes ``numbers.json`` and
 ``scorecard.json`` into the output folder.
 """
@@ -13,17 +13,15 @@ or trained with ``retrain=True``), runs the analysis, draws the figure and write
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .. import __version__, io
+from .. import io
 from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
-from ..errors import CheckpointError, ConfigError, DataError
-from ..progress import quiet
+from ..errors import CheckpointError
 from ..settings import checkpoints_dir
 
 
@@ -59,6 +57,9 @@ class Experiment:
     reuse: dict[str, str] = field(default_factory=dict)
     #: registered datasets the analysis reads (``neurometarl datasets``), checked before anything runs
     datasets: tuple[str, ...] = ()
+    #: the analysis's sizes (test episodes, fit starts, shuffles...), read as ``ctx.sizes[...]``;
+    #: ``run_experiment(..., sizes={...})`` (and ``--size NAME=N``) shrinks them for quick checks
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def missing_data(exp: Experiment) -> str | None:
@@ -76,14 +77,15 @@ def missing_data(exp: Experiment) -> str | None:
 
 @dataclass
 class Context:
-    """What an experiment's ``analyse`` gets: its subjects per variant (one per seed), the seed, the output."""
+    """What an experiment's ``analyse`` gets: its subjects per variant (one per seed), the seed, the output
+    folder and the sizes to use (the experiment's declared ``sizes`` with any overrides)."""
 
     experiment: Experiment
     subjects: dict[str, list[AgentSubject]]
     checkpoints: dict[str, list[Path]]
     seed: int
     out_dir: Path
-    extra: dict = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -92,14 +94,6 @@ EXPERIMENTS: dict[str, Experiment] = {}
 def register(experiment: Experiment) -> Experiment:
     EXPERIMENTS[experiment.name] = experiment
     return experiment
-
-
-def get_experiment(name: str) -> Experiment:
-    from . import catalogue  # noqa: F401  (registers every experiment)
-
-    if name not in EXPERIMENTS:
-        raise ConfigError(f"unknown experiment {name!r}; valid experiments: {', '.join(EXPERIMENTS)}")
-    return EXPERIMENTS[name]
 
 
 def checkpoint_dir(root: Path, experiment: str, variant: str, seed: int) -> Path:
@@ -134,45 +128,6 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
                 train(seeded, target, resume=True, progress=progress)
             paths[variant].append(target)
     return paths
-
-
-def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_seeds: int | None = None,
-                   seed: int = 0, progress: bool = True, scale: float = 1.0) -> dict:
-    """Run experiment ``name`` end to end; returns the scorecard (also written to ``out_dir``)."""
-    exp = get_experiment(name)
-    if n_seeds is not None and n_seeds < 1:
-        raise ConfigError(f"n_seeds must be >= 1 (or None for the experiment's {exp.n_seeds}), got {n_seeds}")
-    if not 0 < scale <= 1:
-        raise ConfigError(f"scale must be in (0, 1] (a fraction of the training budget), got {scale}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    n_seeds = n_seeds or exp.n_seeds
-    if (reason := missing_data(exp)) is not None:
-        raise DataError(f"experiment {name}: {reason}")
-    started = time.perf_counter()
-    checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale)
-    subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}
-    with quiet(not progress):  # the analyses' sessions and fits show terminal bars unless told not to
-        numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir))
-    write_json(out_dir / "numbers.json", numbers)
-    figures = exp.plot(numbers, out_dir)
-    claims = []
-    for claim in exp.claims:
-        try:
-            measured, passed = claim.check(numbers)
-        except Exception as err:  # a claim whose inputs are missing fails visibly, never silently
-            measured, passed = f"not computed ({type(err).__name__}: {err})", False
-        claims.append({"claim": claim.name, "statement": claim.statement, "paper": claim.paper,
-                       "threshold": claim.threshold, "measured": measured, "pass": bool(passed)})
-    scorecard = {
-        "experiment": exp.name, "title": exp.title, "n_seeds": n_seeds, "retrained": retrain,
-        "checkpoints": {v: [str(p) for p in ps] for v, ps in checkpoints.items()},
-        "figures": [str(f) for f in figures], "claims": claims,
-        "all_pass": all(c["pass"] for c in claims), "neurometarl_version": __version__,
-        "elapsed_s": round(time.perf_counter() - started, 1),
-    }
-    write_json(out_dir / "scorecard.json", scorecard)
-    return scorecard
 
 
 def write_json(path: Path, obj) -> None:

@@ -60,7 +60,6 @@ TRAIN = {
 REUSE = {"lstm": "fig1/correlated", "lstm-independent": "fig1/independent"}
 
 TEST_TASK = "bandit-correlated"
-N_TEST = 300
 MEMORY = ("lstm", "gru", "rnn", "attention")
 #: condition → (variant, perturbations at test)
 CONDITIONS = {"lstm": ("lstm", ()), "gru": ("gru", ()), "rnn": ("rnn", ()), "attention": ("attention", ()),
@@ -123,37 +122,36 @@ def unit_coding(ds: xr.Dataset) -> dict:
     return {r: float(frac.sel(regressor=r)) if r in varying else float("nan") for r in UNIT_REGRESSORS}
 
 
-def _record(subject, task, seed: int) -> xr.Dataset:
-    return record_session(subject, task, N_TEST, seed=seed)
-
-
 def analyse(ctx: Context) -> dict:
+    def record(subject, task, seed: int) -> xr.Dataset:
+        return record_session(subject, task, ctx.sizes["n_test"], seed=seed)
+
     seeds = [ctx.seed + i for i in range(len(ctx.subjects["lstm"]))]
     conditions: dict[str, list[dict]] = {}
     for name, (variant, perturbations) in CONDITIONS.items():
         rows = []
         for subject, seed in zip(ctx.subjects[variant], seeds):
-            ds = _record(perturb(subject, *perturbations) if perturbations else subject, TEST_TASK, seed)
+            ds = record(perturb(subject, *perturbations) if perturbations else subject, TEST_TASK, seed)
             rows.append({**learning_curve_summary(ds), **behaviour_fits(ds), "units": unit_coding(ds)})
         conditions[name] = rows
     references = {}
     for name in ("bayes-optimal", "random"):
-        references[name] = [learning_curve_summary(_record(make_baseline(name), TEST_TASK, seed)) for seed in seeds]
+        references[name] = [learning_curve_summary(record(make_baseline(name), TEST_TASK, seed)) for seed in seeds]
     # the fixed-problem agents on their own training problem, and the best memoryless policy's level:
     # win-stay-lose-shift's stationary reward p² + (1 − p)² (any reactive policy that always stays after a win)
     own = make_task("bandit-fixed", 1, counterbalance=False)
-    fixed_own = [learning_curve_summary(_record(s, own, seed)) for s, seed in zip(ctx.subjects["fixed"], seeds)]
-    probe = _record(make_baseline("random"), TEST_TASK, seeds[0])["reward_prob"].isel(trial=0)
+    fixed_own = [learning_curve_summary(record(s, own, seed)) for s, seed in zip(ctx.subjects["fixed"], seeds)]
+    probe = record(make_baseline("random"), TEST_TASK, seeds[0])["reward_prob"].isel(trial=0)
     memoryless_best = float((probe ** 2).sum("arm").mean())
 
     shifts = {}
     for shift, (variant, task, train_obs, test_obs) in SHIFTS.items():
         rows = []
         for subject, seed in zip(ctx.subjects[variant], seeds):
-            ds = _record(subject, task, seed)
+            ds = record(subject, task, seed)
             fits = {side: fit_softmax(observer_values(ds, *obs), ds["choice"])
                     for side, obs in (("train", train_obs), ("test", test_obs))}
-            bayes_test = _record(make_baseline("bayes-optimal"), task, seed)
+            bayes_test = record(make_baseline("bayes-optimal"), task, seed)
             rows.append({"reward": float(ds["reward"].mean()), "bayes_test_reward": float(bayes_test["reward"].mean()),
                          "loglik_train": fits["train"]["loglik"], "loglik_test": fits["test"]["loglik"],
                          "beta_train": fits["train"]["beta"], "beta_test": fits["test"]["beta"],
@@ -165,7 +163,7 @@ def analyse(ctx: Context) -> dict:
     for variant, paths in ctx.checkpoints.items():
         training[variant] = [_final_training_reward(p) for p in paths]
     return {
-        "test_task": TEST_TASK, "n_test_episodes_per_replica": N_TEST, "n_replicas": len(seeds),
+        "test_task": TEST_TASK, "n_test_episodes_per_replica": ctx.sizes["n_test"], "n_replicas": len(seeds),
         "labels": LABELS, "conditions": conditions, "references": references,
         "fixed_on_own_problem": fixed_own, "memoryless_best_reward": memoryless_best, "shifts": shifts,
         "final_training_reward": training,
@@ -274,4 +272,5 @@ EMERGENCE = register(Experiment(
     name="emergence",
     title="The emergence conditions: memory architectures, ablations and distribution shift (beyond the paper)",
     train=TRAIN, analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=4, description=__doc__, reuse=REUSE,
+    sizes={"n_test": 300},  # test episodes per replica and condition
 ))

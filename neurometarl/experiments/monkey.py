@@ -56,17 +56,20 @@ PERIODS = ("fixation", "choice1", "transition", "choice2", "outcome")
 RSA_PERIODS = ("choice1", "transition", "outcome")
 REGRESSORS = ("choice", "transition", "reward", "reward_x_transition", "reward_x_transition_x_choice",
               "prev_reward", "mb_value", "mf_value", "pe")
-N_TEST = 50  # frozen test episodes of 100 trials per agent replica and per baseline replica
-#: of which the unit analyses use the first few: 500 trials, about a monkey session (median 528), so an
-#: agent unit's regression has the statistical power of a recorded neuron's
-N_NEURAL_EPISODES = 5
-N_SHUFFLES = 50  # circular shifts of each session's regressors (the null of the coding fractions)
-N_BOOT = 200  # bootstrap resamples of agent seeds and recording sessions
 ALPHA = 0.05
 BIN_MS = 100
-FIT_STARTS = 2
-#: the recording sessions analysed, as (subject, session) pairs; None = all 54 (tests pick a few)
-SESSIONS: tuple[tuple[str, int], ...] | None = None
+#: the analysis's sizes (``Experiment.sizes``; ``--size NAME=N`` shrinks them)
+SIZES = {
+    "n_test": 50,  # frozen test episodes of 100 trials per agent replica and per baseline replica
+    # of which the unit analyses use the first few: 500 trials, about a monkey session (median 528), so an
+    # agent unit's regression has the statistical power of a recorded neuron's
+    "n_neural_episodes": 5,
+    "n_shuffles": 50,  # circular shifts of each session's regressors (the null of the coding fractions)
+    "n_boot": 200,  # bootstrap resamples of agent seeds and recording sessions
+    "fit_starts": 2,  # optimiser starts of each hybrid fit
+    # recording sessions analysed, those with the most areas (then cells) first: all 54
+    "n_sessions": 54,
+}
 STAY_KEYS = ("common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded")
 
 
@@ -80,23 +83,23 @@ def high_reward(table: pd.DataFrame) -> pd.DataFrame:
 FIT_NOTES: list[str] = []
 
 
-def hybrid_fit(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def hybrid_fit(table: pd.DataFrame, n_starts: int = SIZES["fit_starts"]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The Daw hybrid fitted to each subject of ``table`` (second-stage choices modelled): (params, latents)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = HybridTwoStep(n_starts=FIT_STARTS, random_state=0).fit(table)
+        model = HybridTwoStep(n_starts=n_starts, random_state=0).fit(table)
     FIT_NOTES.extend(f"{', '.join(map(str, pd.unique(table['subject'])[:3]))}...: {w.message}" for w in caught)
     return model.params_, model.latents(table)
 
 
-def behaviour(table: pd.DataFrame) -> dict:
+def behaviour(table: pd.DataFrame, n_starts: int) -> dict:
     """Stay probabilities, lag regression and hybrid parameters of every subject in ``table``."""
     split = high_reward(table)
     stay = stay_probabilities(split)
     with warnings.catch_warnings():  # near-deterministic agents separate; 'converged' records it
         warnings.filterwarnings("ignore", message="twostep_lag_regression: the logistic fit did not converge")
         lags = twostep_lag_regression(split, n_lags=5)
-    params, _ = hybrid_fit(table)
+    params, _ = hybrid_fit(table, n_starts)
     subjects = [str(s) for s in stay["subject"].values]
     return {"subjects": subjects,
             "stay": {str(s): [float(stay["stay_prob"].sel(subject=s, transition=t, outcome=o))
@@ -181,11 +184,11 @@ def independent(regs: dict) -> dict:
     return kept
 
 
-def code_units(nds: xr.Dataset, regs: dict, seed: int) -> xr.Dataset:
+def code_units(nds: xr.Dataset, regs: dict, seed: int, n_shuffles: int = SIZES["n_shuffles"]) -> xr.Dataset:
     """Per-unit OLS of activity on :data:`REGRESSORS` at every period, with the within-session circular
     shift null: ``sig`` and ``null_sig`` (shuffle, ...) booleans, ``coef``, ``cpd`` on (period, regressor, unit)."""
     cell, regs = _usable(nds, regs)
-    res = unit_regression(nds, independent(regs), var=cell, by="period", n_shuffles=N_SHUFFLES,
+    res = unit_regression(nds, independent(regs), var=cell, by="period", n_shuffles=n_shuffles,
                           shuffle="trial", random_state=seed).drop_sel(regressor="intercept").reindex(regressor=list(REGRESSORS))
     df = res["df_resid"].broadcast_like(res["t"])
     null_p = 2 * stats.t.sf(np.abs(res["null_t"]), df)
@@ -303,43 +306,41 @@ def noise_ceiling(rdms: list) -> tuple[float, float]:
 
 
 # -------------------------------------------------------------------------------------------- analysis
-def _record(subject, seed: int) -> xr.Dataset:
-    return record_session(subject, make_task(TASK, N_TEST), N_TEST, seed=seed)
-
-
-def _agent_block(subjects, labels, seed0: int) -> dict:
+def _agent_block(subjects, labels, seed0: int, size: dict) -> dict:
     """Record, tabulate, fit and regress a list of agent subjects (trained or untrained)."""
     tables, neurons, regs = [], [], []
+    n_test, n_neural = size["n_test"], size["n_neural_episodes"]
     for i, (subject, label) in enumerate(zip(subjects, labels)):
-        ds = _record(subject, seed0 + i)
+        ds = record_session(subject, make_task(TASK, n_test), n_test, seed=seed0 + i)
         table = validate_table(recording_to_table(ds, episodes_as="sessions", subject=label))
         tables.append(table)
-        neurons.append(agent_neurons(ds.isel(episode=slice(0, N_NEURAL_EPISODES)), label))
+        neurons.append(agent_neurons(ds.isel(episode=slice(0, n_neural)), label))
     joined = pd.concat(tables, ignore_index=True)
-    _, latents = hybrid_fit(joined)
+    _, latents = hybrid_fit(joined, size["fit_starts"])
     for table, nds in zip(tables, neurons):
         rows = latents.loc[latents["subject"] == table["subject"].iloc[0]]
-        regs.append({k: v[:N_NEURAL_EPISODES] for k, v in session_regressors(table, rows, N_TEST).items()})
+        regs.append({k: v[:n_neural] for k, v in session_regressors(table, rows, n_test).items()})
     return {"table": joined, "neurons": neurons, "regs": regs}
 
 
 def analyse(ctx: Context) -> dict:
-    seed = ctx.seed
+    seed, size = ctx.seed, ctx.sizes
+    n_boot, n_starts = size["n_boot"], size["fit_starts"]
     FIT_NOTES.clear()
     # the monkeys: behaviour over all 57 sessions; neurons session by session
     mtable = validate_table(monkey_table(None))
-    _, mlat = hybrid_fit(mtable)
+    _, mlat = hybrid_fit(mtable, n_starts)
     pooled = mtable.assign(subject="monkeys", session=mtable["session"] + 100 * (mtable["subject"] == "Jacob"))
-    monkeys, monkeys_pooled = behaviour(mtable), behaviour(pooled)
+    monkeys, monkeys_pooled = behaviour(mtable, n_starts), behaviour(pooled, n_starts)
     sessions = monkey_sessions(None)
-    if SESSIONS is not None:
-        sessions = sessions[[(s, k) in SESSIONS for s, k in zip(sessions["subject"], sessions["session"])]]
+    sessions = sessions.assign(n_areas=sessions["areas"].str.count(",") + 1).sort_values(
+        ["n_areas", "n_cells"], ascending=False, kind="stable").head(size["n_sessions"]).sort_values(["subject", "session"])
     coding, flips, cpds, patterns = [], [], [], {}
     for row in progress_bar(list(sessions.itertuples()), desc="monkey sessions", unit="session"):
         nds = read_monkey_session(None, row.subject, row.session, bin_ms=BIN_MS)
         keep = (mtable["subject"] == row.subject) & (mtable["session"] == row.session)
         regs = session_regressors(mtable.loc[keep], mlat.loc[keep], 1)
-        coding.append(code_units(nds, regs, seed))
+        coding.append(code_units(nds, regs, seed, size["n_shuffles"]))
         flips.append(value_flip(nds, regs))
         cpds.append(cpd_time_course(nds, regs))
         for area in AREAS:
@@ -351,22 +352,22 @@ def analyse(ctx: Context) -> dict:
     cpd = xr.concat(cpds, dim="unit")
 
     # agents (trained and untrained, same architecture) and baselines on the monkeys' protocol
-    trained = _agent_block(ctx.subjects["agent"], [f"agent/seed{i}" for i in range(len(ctx.subjects["agent"]))], seed + 1000)
+    trained = _agent_block(ctx.subjects["agent"], [f"agent/seed{i}" for i in range(len(ctx.subjects["agent"]))], seed + 1000, size)
     cfg = ctx.experiment.train["agent"]
     untrained_subjects = [AgentSubject(build_agent(dataclasses.replace(cfg, seed=i)), cfg.gamma, name=f"untrained seed {i}")
                           for i in range(len(ctx.subjects["agent"]))]
-    untrained = _agent_block(untrained_subjects, [f"untrained/seed{i}" for i in range(len(untrained_subjects))], seed + 2000)
+    untrained = _agent_block(untrained_subjects, [f"untrained/seed{i}" for i in range(len(untrained_subjects))], seed + 2000, size)
     mparams = pd.DataFrame([monkeys_pooled["params"]["monkeys"]])  # the baselines play with the monkeys' parameters
     base_tables = []
     for name, w in (("model-free", 0.0), ("model-based", 1.0), ("hybrid", float(mparams["w"].iloc[0]))):
         params = pd.concat([mparams.assign(w=w)] * len(ctx.subjects["agent"]), ignore_index=True)
-        rec = HybridTwoStep().simulate(TASK, params=params, n_episodes=N_TEST, seed=seed + 3000)
+        rec = HybridTwoStep().simulate(TASK, params=params, n_episodes=size["n_test"], seed=seed + 3000)
         table = validate_table(recording_to_table(rec))
         base_tables.append(table.assign(subject=name + "/" + table["subject"].astype(str)))
 
     behaviour_numbers = {
-        "monkeys": monkeys, "monkeys_pooled": monkeys_pooled, "agents": behaviour(trained["table"]),
-        "baselines": {name: behaviour(t) for name, t in zip(("model-free", "model-based", "hybrid"), base_tables)},
+        "monkeys": monkeys, "monkeys_pooled": monkeys_pooled, "agents": behaviour(trained["table"], n_starts),
+        "baselines": {name: behaviour(t, n_starts) for name, t in zip(("model-free", "model-based", "hybrid"), base_tables)},
     }
     agent_stay = np.array(list(behaviour_numbers["agents"]["stay"].values()))
     monkey_stay = np.array(behaviour_numbers["monkeys_pooled"]["stay"]["monkeys"])
@@ -376,8 +377,9 @@ def analyse(ctx: Context) -> dict:
            for name, b in behaviour_numbers["baselines"].items()}}
 
     # unit coding: fractions per area / agent seed, with the shift null
-    agent_coding = xr.concat([code_units(n, r, seed) for n, r in zip(trained["neurons"], trained["regs"])], dim="unit")
-    untrained_coding = xr.concat([code_units(n, r, seed) for n, r in zip(untrained["neurons"], untrained["regs"])], dim="unit")
+    agent_coding = xr.concat([code_units(n, r, seed, size["n_shuffles"]) for n, r in zip(trained["neurons"], trained["regs"])], dim="unit")
+    untrained_coding = xr.concat([code_units(n, r, seed, size["n_shuffles"])
+                                  for n, r in zip(untrained["neurons"], untrained["regs"])], dim="unit")
     seeds_of = lambda c: np.array([u.split("/")[1] for u in c["unit"].values])  # noqa: E731
     frac, null = fractions(coding, "area")
     afrac = agent_coding["sig"].mean("unit")
@@ -395,7 +397,7 @@ def analyse(ctx: Context) -> dict:
     profile_untrained = {a: profile_similarity(ufrac.values, frac.sel(area=a).values) for a in AREAS}
     boot = {a: [] for a in AREAS}
     aseeds = seeds_of(agent_coding)
-    for _ in range(N_BOOT):
+    for _ in range(n_boot):
         agent_b = _boot_fraction(agent_coding["sig"], aseeds, rng)
         for a in AREAS:
             in_area = coding["area"].values == a
@@ -418,12 +420,12 @@ def analyse(ctx: Context) -> dict:
         lower, upper = noise_ceiling(monkey_rdms) if len(monkey_rdms) > 1 else (float("nan"), float("nan"))
         sims = [rdm_similarity(agent_rdm, r) for r in monkey_rdms]
         shuffled = []
-        for _ in range(max(N_BOOT // 4, 10)):
+        for _ in range(max(n_boot // 4, 10)):
             shuf = np.concatenate([condition_patterns(n, r, rng) for m in per_monkey for n, r in patterns[(area, m)]], 1)
             shuffled.append(rdm_similarity(agent_rdm, rdm(shuf)))
         boots = []
         sessions_here = [(m, i) for m in per_monkey for i in range(len(patterns[(area, m)]))]
-        for _ in range(N_BOOT // 4):
+        for _ in range(max(n_boot // 4, 2)):
             pick = rng.integers(len(sessions_here), size=len(sessions_here))
             area_b = np.concatenate([condition_patterns(*patterns[(area, sessions_here[j][0])][sessions_here[j][1]]) for j in pick], 1)
             seeds_b = rng.integers(len(agent_patterns), size=len(agent_patterns))
@@ -453,7 +455,7 @@ def analyse(ctx: Context) -> dict:
         "n_units": {a: int((coding["area"].values == a).sum()) for a in AREAS},
         "n_agent_units": int(agent_coding.sizes["unit"]), "n_sessions": int(len(sessions)),
         "n_replicas": len(ctx.subjects["agent"]), "n_neural_trials": int(trained["neurons"][0].sizes["episode"] * trained["neurons"][0].sizes["trial"]),
-        "n_test_episodes": N_TEST, "n_shuffles": N_SHUFFLES, "n_boot": N_BOOT, "alpha": ALPHA,
+        "n_test_episodes": size["n_test"], "n_shuffles": size["n_shuffles"], "n_boot": n_boot, "alpha": ALPHA,
         "behaviour": behaviour_numbers,
         "fraction": {a: frac.sel(area=a).transpose("period", "regressor").values.tolist() for a in AREAS},
         "fraction_null_mean": {a: null.sel(area=a).mean("shuffle").transpose("period", "regressor").values.tolist() for a in AREAS},
@@ -574,7 +576,8 @@ def plot(n: dict, out_dir: Path) -> list[Path]:
         xs = np.arange(len(AREAS))
         sims = [n["profile_similarity"][a] for a in AREAS]
         ci = np.array([n["profile_ci"][a] for a in AREAS])
-        axes[0].bar(xs, sims, color=[COLOURS[a] for a in AREAS], yerr=[np.array(sims) - ci[:, 0], ci[:, 1] - np.array(sims)])
+        axes[0].bar(xs, sims, color=[COLOURS[a] for a in AREAS])
+        axes[0].vlines(xs, ci[:, 0], ci[:, 1], color="k")  # the bootstrap interval (it need not contain the bar's top)
         axes[0].scatter(xs, [n["profile_similarity_untrained"][a] for a in AREAS], marker="x", color="k", label="untrained network", zorder=3)
         axes[0].set_xticks(xs, AREAS)
         axes[0].set_ylabel("r(agent profile, area profile)")
@@ -706,5 +709,5 @@ MONKEY = register(Experiment(
     # 25,600 episodes in a pilot; the sequence pass is the faster learning pass with the same gradients
     train={"agent": TrainConfig(task=TASK, train_episodes=76_800, unroll=30, learning_pass="sequence",
                                 n_threads=1, eval_episodes=0)},
-    analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8, description=__doc__, datasets=("monkey-twostep",),
+    analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8, description=__doc__, datasets=("monkey-twostep",), sizes=SIZES,
 ))

@@ -42,9 +42,6 @@ from .base import Claim, Context, Experiment, mean_sem, register
 from .episode_fits import pooled_fit, with_params
 
 TEST_TASK = "matching-test"
-N_TEST = 500  # test episodes per replica (the paper's 500)
-N_FIT = 250  # episodes of each replica the baselines are fitted to
-FIT_STARTS, FIT_MAX_ITER = 2, 100  # optimisation starts and L-BFGS iterations of the baseline fits
 N_LAGS = 15
 EARLY, LATE = (0, 10), (40, 50)  # trial ranges compared for within-episode learning
 SUBJECTS = ("agent", "rw", "bayes")
@@ -120,13 +117,14 @@ def behaviour(ds: xr.Dataset, subject: str) -> dict:
 
 
 def analyse(ctx: Context) -> dict:
+    size = ctx.sizes
     per = {s: [] for s in SUBJECTS}
     fits = []
     for i, agent in enumerate(ctx.subjects["agent"]):
-        ds = record_session(agent, TEST_TASK, N_TEST, seed=ctx.seed + i)
-        fit_table = active_table(ds.isel(episode=slice(0, N_FIT)), f"seed{i}")
+        ds = record_session(agent, TEST_TASK, size["n_test"], seed=ctx.seed + i)
+        fit_table = active_table(ds.isel(episode=slice(0, size["n_fit"])), f"seed{i}")
         fit_table["subject"] = fit_table["session"]  # episodes as rows sharing one parameter set
-        options = {"n_starts": FIT_STARTS, "max_iter": FIT_MAX_ITER, "random_state": i}
+        options = {"n_starts": size["fit_starts"], "max_iter": size["fit_max_iter"], "random_state": i}
         rw_fit = pooled_fit(QLearning(perseveration=True), fit_table, **options)
         bayes_fit = pooled_fit(BaitedObserver(), fit_table, **options)
         fits.append({"rw": rw_fit, "bayes": bayes_fit})
@@ -134,7 +132,7 @@ def analyse(ctx: Context) -> dict:
         value_left = rw_model.latents(ds)["q_left"]
         recordings = {"agent": (ds, value_left)}
         for name, model, fitted in (("rw", QLearning(perseveration=True), rw_fit), ("bayes", BaitedObserver(), bayes_fit)):
-            sim = model.simulate(TEST_TASK, params={k: [v] for k, v in fitted["params"].items()}, n_episodes=N_TEST,
+            sim = model.simulate(TEST_TASK, params={k: [v] for k, v in fitted["params"].items()}, n_episodes=size["n_test"],
                                  seed=ctx.seed + 1000 * (SUBJECTS.index(name)) + i)
             own_value = "q_left" if name == "rw" else "value_left"
             values = xr.DataArray(sim["hidden"].sel(unit=own_value).isel(step=slice(0, None, 2)).to_numpy(),
@@ -143,11 +141,11 @@ def analyse(ctx: Context) -> dict:
         for name, (rec, values) in recordings.items():
             per[name].append({**behaviour(rec, f"seed{i}"), "units": unit_coding(rec, values),
                               "units_choice": unit_coding(rec, values, "choice")})
-    return _summarise(per, fits)
+    return _summarise(per, fits, size["n_test"])
 
 
-def _summarise(per: dict, fits: list) -> dict:
-    out = {"n_replicas": len(per["agent"]), "n_test_episodes": N_TEST, "n_lags": N_LAGS,
+def _summarise(per: dict, fits: list, n_test: int) -> dict:
+    out = {"n_replicas": len(per["agent"]), "n_test_episodes": n_test, "n_lags": N_LAGS,
            "paper_unit_r": PAPER_UNIT_R, "paper_best_unit_r": PAPER_BEST_UNIT_R, "monkey_fraction": MONKEY_FRACTION,
            "paper_matching_slope": PAPER_MATCHING_SLOPE, "early_trials": EARLY, "late_trials": LATE,
            "baseline_fits": fits}
@@ -236,4 +234,7 @@ SIM1 = register(Experiment(
                                 entropy_final=0.0, train_episodes=38_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
+    # test episodes per replica (the paper's 500); episodes of each replica the baselines are fitted to;
+    # optimisation starts and L-BFGS iterations of the baseline fits
+    sizes={"n_test": 500, "n_fit": 250, "fit_starts": 2, "fit_max_iter": 100},
 ))

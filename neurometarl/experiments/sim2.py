@@ -44,7 +44,6 @@ from .base import Claim, Context, Experiment, mean_sem, register
 from .episode_fits import window_learning_rates, with_params
 
 SCHEDULES = {"stable-first": "volatility-stable-first", "volatile-first": "volatility-volatile-first"}
-N_TEST = 200  # episodes per schedule and replica (400 a replica, as the paper's test set)
 #: (label, schedule, phase) in the order of the paper's bars
 PHASES = (("stable-1", "stable-first", 0), ("volatile-1", "stable-first", 1),
           ("volatile-2", "volatile-first", 1), ("stable-2", "volatile-first", 0))
@@ -132,13 +131,13 @@ def _volatility_units(ds: xr.Dataset) -> dict:
             "fraction_by_regressor": {str(r): float(frac["fraction"].sel(regressor=r)) for r in frac["regressor"].values}}
 
 
-def _simulate_baseline(model, params: dict, n_replicas: int, seed: int) -> list[dict[str, xr.Dataset]]:
-    """``n_replicas`` replicas of a baseline, each ``N_TEST`` episodes of both schedules."""
+def _simulate_baseline(model, params: dict, n_replicas: int, seed: int, n_test: int) -> list[dict[str, xr.Dataset]]:
+    """``n_replicas`` replicas of a baseline, each ``n_test`` episodes of both schedules."""
     replicas = [{} for _ in range(n_replicas)]
     for k, (schedule, task) in enumerate(SCHEDULES.items()):
-        ds = model.simulate(task, params={p: [v] for p, v in params.items()}, n_episodes=N_TEST * n_replicas, seed=seed + k)
+        ds = model.simulate(task, params={p: [v] for p, v in params.items()}, n_episodes=n_test * n_replicas, seed=seed + k)
         for i in range(n_replicas):
-            replicas[i][schedule] = ds.isel(episode=slice(i * N_TEST, (i + 1) * N_TEST))
+            replicas[i][schedule] = ds.isel(episode=slice(i * n_test, (i + 1) * n_test))
     return replicas
 
 
@@ -150,7 +149,7 @@ def analyse(ctx: Context) -> dict:
     reward = {s: [] for s in SUBJECTS}
     decoding, units = [], []
     for i, agent in enumerate(agents):
-        recordings = {sched: record_session(agent, task, N_TEST, seed=ctx.seed + 100 * i + k)
+        recordings = {sched: record_session(agent, task, ctx.sizes["n_test"], seed=ctx.seed + 100 * i + k)
                       for k, (sched, task) in enumerate(SCHEDULES.items())}
         c, p = _rates(recordings)
         curves["agent"].append(c)
@@ -161,7 +160,7 @@ def analyse(ctx: Context) -> dict:
         units.append(_volatility_units(both))
     for name, model, params, offset in (("bayes", VolatilityObserver(), {"beta": BAYES_BETA}, 10_000),
                                         ("fixed_rw", BehrensLearner(), FIXED_RW, 20_000)):
-        for recordings in _simulate_baseline(model, params, n, ctx.seed + offset):
+        for recordings in _simulate_baseline(model, params, n, ctx.seed + offset, ctx.sizes["n_test"]):
             c, p = _rates(recordings)
             curves[name].append(c)
             phases[name].append(p)
@@ -173,7 +172,7 @@ def analyse(ctx: Context) -> dict:
     volatile_trials = {sched: recordings[sched]["volatile"].isel(episode=0).to_numpy().astype(int).tolist()
                        for sched in SCHEDULES}
     return {
-        "n_replicas": n, "n_test_episodes_per_schedule": N_TEST, "window": WINDOW, "window_step": WINDOW_STEP,
+        "n_replicas": n, "n_test_episodes_per_schedule": ctx.sizes["n_test"], "window": WINDOW, "window_step": WINDOW_STEP,
         "window_centre": window_centre, "volatile_trials": volatile_trials,
         "learning_rate_curves": curves, "phase_rates": phases, "phase_rates_mean_sem": summary,
         "reward_per_trial": {s: mean_sem(v) for s, v in reward.items()},
@@ -245,4 +244,5 @@ SIM2 = register(Experiment(
                                 train_episodes=102_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
+    sizes={"n_test": 200},  # episodes per schedule and replica (400 a replica, as the paper's test set)
 ))

@@ -48,7 +48,6 @@ from ..models import HMMReversal, QLearning
 from .base import Claim, Context, Experiment, mean_sem, register
 
 TEST_TASK = "reversal-stream"
-N_TEST = 240  # test streams per replica (10 episodes each)
 MF_ALPHA = 0.7  # learning rate of the model-free baseline
 HMM_P = (0.999, 0.001)  # outcome probabilities of the rewarded / unrewarded cue for the ideal observer
 CONDITIONS = ("last_before", "pre_reversal", "experienced", "inferred")
@@ -163,7 +162,7 @@ def analyse(ctx: Context) -> dict:
     geometry = []
     pca_points = None
     for i, agent in enumerate(ctx.subjects["agent"]):
-        ds = record_session(agent, TEST_TASK, N_TEST, seed=ctx.seed + i)
+        ds = record_session(agent, TEST_TASK, ctx.sizes["n_test"], seed=ctx.seed + i)
         config = json.loads(ds.attrs["task_config"])
         stream = config["n_trials"] > config["episode_trials"]
         a = trial_arrays(ds)
@@ -175,7 +174,7 @@ def analyse(ctx: Context) -> dict:
         geometry.append({"separation": separation, "flip": flip_profile(position, a)})
         if i == 0:
             pca_points = pca_panel(ds, a)
-    return summarise(per, geometry, pca_points)
+    return summarise(per, geometry, pca_points, ctx.sizes["n_test"])
 
 
 def pca_panel(ds: xr.Dataset, a: dict[str, np.ndarray], n_points: int = 800, n_examples: int = 3) -> dict:
@@ -193,8 +192,8 @@ def pca_panel(ds: xr.Dataset, a: dict[str, np.ndarray], n_points: int = 800, n_e
             "explained_variance_ratio": pca.explained_variance_ratio_.values.tolist(), "examples": examples}
 
 
-def summarise(per: dict, geometry: list, pca_points: dict) -> dict:
-    out = {"n_replicas": len(per["agent"]), "n_test_streams": N_TEST, "mf_alpha": MF_ALPHA, "paper": PAPER,
+def summarise(per: dict, geometry: list, pca_points: dict, n_test: int) -> dict:
+    out = {"n_replicas": len(per["agent"]), "n_test_streams": n_test, "mf_alpha": MF_ALPHA, "paper": PAPER,
            "conditions": list(CONDITIONS), "cues": list(CUES), "per_replica": per}
     for name in SUBJECTS:
         out[name] = {c: {k: mean_sem([r[c][k]["mean"] for r in per[name]]) for k in CUES} for c in CONDITIONS}
@@ -291,4 +290,5 @@ SIM3 = register(Experiment(
                                 train_episodes=38_400, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
+    sizes={"n_test": 240},  # test streams per replica (10 episodes each)
 ))

@@ -59,11 +59,8 @@ from .base import Claim, Context, Experiment, register
 from .episode_fits import pooled_fit
 
 TEST_TASK = "twostep"
-N_TEST = 300  # test episodes per replica (the paper's 300)
-N_OTHER = 50  # test episodes per replica on the rat and Daw protocols
 N_LAGS = 5
 HAZARD = 0.025  # the protocol's switch probability, known to the model-based RPE model
-FIT_STARTS, FIT_MAX_ITER = 2, 200  # optimiser starts and iterations of the pooled model fits
 #: baselines that play the protocol for the stay bars (illustrative parameters, not fitted)
 MF_PARAMS = {"alpha1": 0.5, "alpha2": 0.5, "lambda": 1.0, "beta1": 5.0, "perseveration": 0.0}
 MB_PARAMS = {"alpha2": 0.5, "beta1": 5.0, "perseveration": 0.0}
@@ -161,28 +158,30 @@ def protocol(name: str):
 
 
 def analyse(ctx: Context) -> dict:
+    size = ctx.sizes
+    fit = {"n_starts": size["fit_starts"], "max_iter": size["fit_max_iter"]}
     per: dict[str, list] = {"agent": [], "agent_rat_protocol": [], "agent_daw_protocol": []}
     lags, rat_protocol_lags, fits, rpes = [], [], [], []
     for i, agent in enumerate(ctx.subjects["agent"]):
-        ds = record_session(agent, TEST_TASK, N_TEST, seed=ctx.seed + i)
+        ds = record_session(agent, TEST_TASK, size["n_test"], seed=ctx.seed + i)
         table = table_of(ds, f"seed{i}")
         per["agent"].append(stay_numbers(table))
         lags.append(lag_numbers(table))
         pooled = table.assign(subject=table["session"])  # episodes as rows sharing one parameter set
-        hybrid = pooled_fit(HybridTwoStep(stages="first"), pooled, n_starts=FIT_STARTS, max_iter=FIT_MAX_ITER, random_state=i)
-        mf = pooled_fit(ModelFreeTwoStep(stages="first"), pooled, n_starts=FIT_STARTS, max_iter=FIT_MAX_ITER, random_state=i)
+        hybrid = pooled_fit(HybridTwoStep(stages="first"), pooled, **fit, random_state=i)
+        mf = pooled_fit(ModelFreeTwoStep(stages="first"), pooled, **fit, random_state=i)
         mf_params = {**mf["params"], "lambda": 0.0}  # SARSA(0): the fitted rates, no eligibility trace
         fits.append({"hybrid": hybrid, "mf": mf})
         rpes.append(rpe_regression(ds, mf_params))
         for key, name in (("agent_rat_protocol", RAT_PROTOCOL), ("agent_daw_protocol", HUMAN_PROTOCOL)):
-            other = table_of(record_session(agent, protocol(name), N_OTHER, seed=ctx.seed + 100 + i), f"seed{i}")
+            other = table_of(record_session(agent, protocol(name), size["n_other"], seed=ctx.seed + 100 + i), f"seed{i}")
             per[key].append(stay_numbers(other))
             if name == RAT_PROTOCOL:
                 rat_protocol_lags.append(lag_numbers(other))
     n = len(per["agent"])
     baselines = {}
     for key, model, params in (("mf", ModelFreeTwoStep(), MF_PARAMS), ("mb", ModelBasedTwoStep(), MB_PARAMS)):
-        sim = model.simulate(TEST_TASK, params={k: [v] * n for k, v in params.items()}, n_episodes=N_TEST // 3,
+        sim = model.simulate(TEST_TASK, params={k: [v] * n for k, v in params.items()}, n_episodes=size["n_test"] // 3,
                              seed=ctx.seed + 500)
         baselines[key] = stay_numbers(recording_to_table(sim))
     rats = load_rat_twostep()
@@ -190,6 +189,7 @@ def analyse(ctx: Context) -> dict:
     rat_lags = lag_numbers(rats)
     humans = stay_numbers(load_hbayesdm("ts"))
     out = summarise(per, lags, fits, rpes, baselines, rat_stay, rat_lags, humans)
+    out.update(n_test_episodes=size["n_test"], n_other_episodes=size["n_other"])
     agent_purity = [lag1_components(lag["coef"][0])["mb_share"] for lag in rat_protocol_lags]
     rat_purity = [lag1_components(c)["mb_share"] for c in rat_lags["coef"]]
     out["rat_protocol_lag1_mb_share"] = {"agent": agent_purity, "rats": rat_purity}
@@ -215,7 +215,7 @@ def summarise(per, lags, fits, rpes, baselines, rat_stay, rat_lags, humans) -> d
                 "mf_index": [r["mf_index"][0] for r in rows],
                 "mean": {k: float(np.mean([r["summary"][k] for r in rows])) for k in (*STAY_KEYS, "mb_index", "mf_index")}}
 
-    out = {"n_replicas": len(lags), "n_test_episodes": N_TEST, "n_other_episodes": N_OTHER, "n_lags": N_LAGS,
+    out = {"n_replicas": len(lags), "n_lags": N_LAGS,
            "paper_stay": PAPER_STAY, "paper_lag1": PAPER_LAG1, "card_rat_stay": CARD_RAT_STAY,
            "stay": {k: stack(v) for k, v in per.items()}}
     out["stay"].update({k: v for k, v in baselines.items()})
@@ -326,4 +326,7 @@ SIM4 = register(Experiment(
                                 train_episodes=76_800, n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__, datasets=("rat-twostep", "hbayesdm"),
+    # test episodes per replica (the paper's 300); per replica on the rat and Daw protocols; optimiser starts
+    # and iterations of the pooled model fits
+    sizes={"n_test": 300, "n_other": 50, "fit_starts": 2, "fit_max_iter": 200},
 ))

@@ -25,7 +25,6 @@ from ..models.harlow import ObjectValueLearner, ideal_one_shot_learner
 from .base import Claim, Context, Experiment, mean_sem, register
 
 #: test episodes per replica, training point and object pool
-N_TEST = 300
 VARIANTS = {"abstract": ("harlow", "harlow-held-out"), "pixel": ("harlow-pixel", "harlow-pixel-held-out")}
 POOLS = ("held-out", "train")
 #: Harlow's monkeys, trial-2 % correct by block of problems (Harlow 1949, 1950; spec [fig])
@@ -51,7 +50,7 @@ def _training_points(checkpoint: Path) -> list[tuple[float, AgentSubject]]:
 
 
 def analyse(ctx: Context) -> dict:
-    n_test, rec_dir = N_TEST, ctx.out_dir / "recordings"
+    n_test, rec_dir = ctx.sizes["n_test"], ctx.out_dir / "recordings"
     numbers: dict = {"n_test_episodes": n_test, "variants": {}}
     for variant, paths in ctx.checkpoints.items():
         tasks = dict(zip(POOLS, VARIANTS[variant][::-1]))
@@ -152,4 +151,5 @@ SIM5 = register(Experiment(
     },
     analyse=analyse, plot=plot, claims=_claims("abstract") + _claims("pixel"), n_seeds=8,
     description=__doc__,
+    sizes={"n_test": 300},  # test episodes per replica, variant and pool
 ))

@@ -23,8 +23,6 @@ from ..tasks import make_task
 from .base import Claim, Context, Experiment, mean_sem, register
 
 PROBS = (0.5, 0.125)
-#: test episodes per replica, condition and risky probability (8 replicas pool 2,400, above the paper's 1,333)
-N_TEST = 300
 CONDITIONS = {
     "control": (),
     "block risky reward": (ShiftRPE(-4.0, Event(action="risky_action", reward_min=4.0)),),
@@ -47,7 +45,7 @@ def percent_risky(ds) -> float:
 
 
 def analyse(ctx: Context) -> dict:
-    n_test = N_TEST
+    n_test = ctx.sizes["n_test"]
     rec_dir = ctx.out_dir / "recordings"
     per_replica = {c: [] for c in CONDITIONS}  # condition → (replica, p)
     for replica, subject in enumerate(ctx.subjects["risk"]):
@@ -129,4 +127,6 @@ SIM6 = register(Experiment(
     train={"risk": TrainConfig(task="risk", architecture="actor-critic", train_episodes=64_000)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
+    # test episodes per replica, condition and risky probability (8 replicas pool 2,400, above the paper's 1,333)
+    sizes={"n_test": 300},
 ))
