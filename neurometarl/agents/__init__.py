@@ -1,7 +1,8 @@
 """Recurrent meta-RL agents, the A2C trainer and checkpoints."""
 
-from .a2c import TrainConfig, TrainResult, build_agent, train
+from .a2c import TrainResult, train
 from .checkpoint import Checkpoint, load_checkpoint
+from .config import TrainConfig, build_agent
 from .evaluate import evaluate
 from .network import RecurrentAgent
 from .subject import AgentSubject

@@ -17,12 +17,13 @@ import torch
 from .. import __version__
 from ..errors import CheckpointError
 from ..io import atomic_path, write_csv, write_json
+from .config import TrainConfig, build_agent, config_from_dict
 
 
 @dataclass
 class Checkpoint:
     agent: torch.nn.Module
-    config: object  # TrainConfig
+    config: TrainConfig
     metrics: list[dict]
     provenance: dict
     iteration: int
@@ -86,8 +87,6 @@ def save_snapshot(path: Path, agent, cfg, iteration: int, metrics: list[dict]) -
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint written by :func:`save_checkpoint` (a file, or a directory holding ``checkpoint.pt``)."""
-    from .a2c import build_agent, config_from_dict
-
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"

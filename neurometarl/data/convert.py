@@ -1,5 +1,7 @@
 """From a neurometarl recording (``xarray.Dataset``, see :mod:`neurometarl.lab.schema`) to the long trial
-table, so that behavioural models and descriptive analyses treat agents, baselines and animals alike."""
+table, so that behavioural models and descriptive analyses treat agents, baselines and animals alike; and
+from the source formats of registered datasets (the rats' two-step trials, the hBayesDM example files),
+which both their readers (:mod:`neurometarl.data.datasets`) and :func:`~neurometarl.data.read_table` convert."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import xarray as xr
 from ..errors import DataError
 
 EPISODES_AS = ("subjects", "sessions", None)
+#: the hBayesDM example formats :func:`convert_hbayesdm` reads
+HBAYESDM_FORMATS = ("ts", "bandit2arm", "prl", "prl_multipleB")
 
 
 def recording_to_table(ds: xr.Dataset, *, episodes_as: str | None = None, subject: str | None = None) -> pd.DataFrame:
@@ -110,3 +114,104 @@ def recording_to_table(ds: xr.Dataset, *, episodes_as: str | None = None, subjec
             for j, label in enumerate(labels):
                 table[f"{name}_{label}"] = values[:, j]
     return table
+
+
+# --- source formats of registered datasets (:mod:`neurometarl.data.datasets`) ----------------------
+def convert_rat_twostep(raw: pd.DataFrame) -> pd.DataFrame:
+    """The rats' trials (:func:`~neurometarl.data.datasets.read_rat_twostep_mat`, or a CSV with its columns) as a
+    trial table.
+
+    choice = first-step port (``l`` → 0, ``r`` → 1); state2 = second-step port visited (same codes);
+    transition = ``common``; forced = ``forced``; violation = ``violation`` or no second-step port
+    visited (``choice2 == 'v'``, the card's violation code for ``sides2``). The source columns
+    ``left_reward_prob``, ``right_reward_prob``, ``bad_timing`` and ``p_congruent_rat`` are kept.
+    """
+    sides = {"l": 0, "r": 1}
+    bad = ~raw["choice1"].isin(list(sides))
+    if bad.any():
+        raise DataError(f"column 'choice1' must be 'l' or 'r'; found {sorted(set(raw.loc[bad, 'choice1'].astype(str)))} at rows {list(raw.index[bad][:10])}")
+    out = pd.DataFrame(
+        {
+            "subject": raw["rat"].astype(str),
+            "session": raw["session"],
+            "trial": raw["trial_in_session"],
+            "choice": raw["choice1"].map(sides),
+            "reward": raw["reward"],
+            "transition": raw["common"],
+            "state2": raw["choice2"].map(sides).fillna(-1).astype(int),
+            "forced": raw["forced"],
+            "violation": ((raw["violation"] == 1) | (raw["choice2"] == "v")).astype(int),
+        },
+        index=raw.index,
+    )
+    for col in ("left_reward_prob", "right_reward_prob", "bad_timing", "p_congruent_rat"):
+        if col in raw:
+            out[col] = raw[col]
+    return out
+
+
+def detect_format(raw: pd.DataFrame) -> str | None:
+    """``'rat_twostep'``, an hBayesDM format name, or ``None`` for a table already in our format."""
+    cols = set(raw.columns)
+    if {"rat", "choice1", "choice2", "common"} <= cols:
+        return "rat_twostep"
+    if {"subjID", "level1_choice", "level2_choice", "reward"} <= cols:
+        return "ts"
+    if {"subjID", "block", "choice", "outcome"} <= cols:
+        return "prl_multipleB"
+    if {"subjID", "choice", "outcome"} <= cols:
+        return "bandit2arm"  # the two-armed bandit and the single-block reversal files share this layout
+    return None
+
+
+def convert_hbayesdm(raw: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """Convert an hBayesDM example table to a trial table.
+
+    - ``ts`` (two-step): choice = ``level1_choice`` − 1; state2 = 0 for ``level2_choice`` ∈ {1, 2}
+      (the state commonly reached from level-1 choice 1), 1 for {3, 4}; choice2 = (level2 − 1) mod 2;
+      transition = 1 where state2 equals choice (70 % common).
+    - ``bandit2arm``/``prl``: choice = ``choice`` − 1, reward = 1 for a positive ``outcome`` (+1), 0 for
+      a negative one (−1); the raw ``outcome`` is kept.
+    - ``prl_multipleB``: as ``prl``, with ``block`` as the session (outcomes ±25).
+    """
+    for col in ("level1_choice", "choice"):
+        if col in raw:
+            bad = ~raw[col].isin([1, 2])
+            if bad.any():
+                raise DataError(f"column {col!r} must be 1 or 2 in hBayesDM files; bad values at rows {list(raw.index[bad][:10])}")
+    if fmt == "ts":
+        if (~raw["level2_choice"].isin([1, 2, 3, 4])).any():
+            raise DataError("column 'level2_choice' must be 1-4 in the hBayesDM two-step format")
+        choice = raw["level1_choice"] - 1
+        state2 = (raw["level2_choice"] > 2).astype(int)
+        out = pd.DataFrame(
+            {
+                "subject": raw["subjID"],
+                "trial": raw["trial"],
+                "choice": choice,
+                "reward": raw["reward"],
+                "transition": (state2 == choice).astype(int),
+                "state2": state2,
+                "choice2": (raw["level2_choice"] - 1) % 2,
+            },
+            index=raw.index,
+        )
+        for col in ("A1prob", "A2prob", "B1prob", "B2prob"):
+            if col in raw:
+                out[col] = raw[col]
+        return out
+    if fmt in ("bandit2arm", "prl", "prl_multipleB"):
+        out = pd.DataFrame(
+            {
+                "subject": raw["subjID"],
+                "trial": raw["trial"],
+                "choice": raw["choice"] - 1,
+                "reward": (raw["outcome"] > 0).astype(float).where(raw["outcome"].notna()),
+                "outcome": raw["outcome"],
+            },
+            index=raw.index,
+        )
+        if fmt == "prl_multipleB":
+            out.insert(1, "session", raw["block"])
+        return out
+    raise DataError(f"unknown hBayesDM format {fmt!r}; known: {list(HBAYESDM_FORMATS)}")

@@ -267,7 +267,7 @@ def read_table(path: str | os.PathLike, kind: str | None = None, **import_option
     and the rat two-step trials file (``rat``, ``choice1`` columns; the dataset card's conversion).
     ``import_options`` (``choice_coding``, ``missed``, ``practice``) go to :func:`prepare_table`.
     """
-    from .datasets import convert_hbayesdm, convert_rat_twostep, detect_format
+    from .convert import convert_hbayesdm, convert_rat_twostep, detect_format
 
     path = Path(path)
     if not path.is_file():

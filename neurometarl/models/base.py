@@ -33,7 +33,9 @@ from sklearn.base import BaseEstimator
 
 from ..errors import ConfigError, DataError
 from ..data.table import as_table
+from .fitting import fit_model
 from .recurrence import current_engine
+from .subject import ModelSubject
 from .trials import DTYPE, RowBatch, TrialData, TrialView, _where_state, log_softmax2  # noqa: F401 (re-exported)
 
 
@@ -323,8 +325,6 @@ class BehaviouralModel(BaseEstimator):
         return self._fit(data, **recording_options)
 
     def _fit(self, data, nested_fits=None, **recording_options):
-        from .fitting import fit_model
-
         self._check_fit_options()
         data = self._trial_data(data, **recording_options)
         self._resolve(data)
@@ -441,7 +441,6 @@ class BehaviouralModel(BaseEstimator):
         """
         from ..lab import record_session
         from ..tasks import make_task
-        from .subject import ModelSubject
 
         if params is None:
             self._check_fitted()

@@ -1,6 +1,10 @@
 """Fitting behavioural models: maximum likelihood, MAP, hierarchical empirical Bayes, cross-validation
 and model comparison. Every subject (and every random start, every fold) is a row of one batched
-problem, solved by :func:`neurometarl.models.optimize.minimize_rows`."""
+problem, solved by :func:`neurometarl.models.optimize.minimize_rows`.
+
+``model`` arguments are :class:`~neurometarl.models.base.BehaviouralModel` instances, used through their
+methods only: :meth:`~neurometarl.models.base.BehaviouralModel.fit` calls :func:`fit_model`, so this
+module does not import :mod:`neurometarl.models.base`."""
 
 from __future__ import annotations
 
@@ -16,14 +20,14 @@ import xarray as xr
 from ..errors import ConfigError, DataError
 from ..progress import progress_bar
 from ..seeding import make_rng
-from .base import DTYPE, BehaviouralModel, TrialData
 from .diagnostics import SAME_NLL_TOL, FitWarning, diagnose, prior_frame, prior_notes, problems, warn_fits
 from .optimize import hessian_rows, minimize_rows
+from .trials import DTYPE, TrialData
 
 LOG2PI = math.log(2 * math.pi)
 
 
-def make_objective(model: BehaviouralModel, data: TrialData, row_subject, *, mean=None, sd=None, lik_mask=None):
+def make_objective(model, data: TrialData, row_subject, *, mean=None, sd=None, lik_mask=None):
     """x (rows, n_params) → negative log-likelihood of each row's subject, plus the negative log density
     of a Normal prior on x when ``mean`` and ``sd`` (n_params,) are given. ``lik_mask`` as in
     :meth:`TrialData.rows`."""
@@ -45,7 +49,7 @@ def _tiled_mask(lik_mask, n):
     return None if lik_mask is None else (lambda col_row, col_unit: lik_mask(col_row % n, col_unit))
 
 
-def starting_points(model: BehaviouralModel, n_rows: int, n_starts: int, rng: np.random.Generator) -> torch.Tensor:
+def starting_points(model, n_rows: int, n_starts: int, rng: np.random.Generator) -> torch.Tensor:
     """(n_starts * n_rows, n_params) unconstrained starts, start-major: the first block at the centre of
     each parameter's ``init`` range, the others uniform in it."""
     blocks = []
@@ -148,7 +152,7 @@ def _covariance(H: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.where(ok[:, None, None], inv, torch.full_like(inv, float("nan"))), ok
 
 
-def _nested_starts(model: BehaviouralModel, data: TrialData, nested_fits: dict | None) -> torch.Tensor | None:
+def _nested_starts(model, data: TrialData, nested_fits: dict | None) -> torch.Tensor | None:
     """The optimum of every nested special case of ``model`` (its ``_nested()``), embedded in ``model``'s
     unconstrained space: (n_nested * n_subjects, n_params), start-major. A nested model already fitted
     to the same data (``nested_fits``: name → fitted model) is reused; others are fitted here."""
@@ -220,7 +224,7 @@ def _polish_at_bounds(model, data, row_subject, starts: Starts, *, mean=None, sd
     return starts, _flat_to_bound(model, data, row_subject, starts.x, starts.fun, mean=mean, sd=sd)
 
 
-def fit_model(model: BehaviouralModel, data: TrialData, nested_fits: dict | None = None) -> None:
+def fit_model(model, data: TrialData, nested_fits: dict | None = None) -> None:
     """Fit ``model`` to every subject of ``data`` and set its fitted attributes (see
     :meth:`BehaviouralModel.fit`); warns (:class:`~neurometarl.models.diagnostics.FitWarning`) once per
     kind of problem found by the diagnostics."""
@@ -329,7 +333,7 @@ def session_folds(data: TrialData, n_folds: int, random_state=None) -> np.ndarra
     return fold
 
 
-def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state=None, **recording_options) -> pd.DataFrame:
+def cross_validate(model, data, n_folds: int = 5, random_state=None, **recording_options) -> pd.DataFrame:
     """Held-out log-likelihood with whole sessions (episodes) held out.
 
     Each (subject, fold) is fitted on the other folds' sessions and scored on the fold's sessions; all
@@ -377,10 +381,11 @@ def cross_validate(model: BehaviouralModel, data, n_folds: int = 5, random_state
     return out
 
 
-def compare_models(models: dict[str, BehaviouralModel] | list[BehaviouralModel], data, *, cv_folds: int | None = None,
+def compare_models(models: dict | list, data, *, cv_folds: int | None = None,
                    random_state=None, **recording_options) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit several models to the same data (a trial table, or a recording with ``recording_options``
-    for :func:`~neurometarl.data.recording_to_table`) and compare them.
+    for :func:`~neurometarl.data.recording_to_table`) and compare them. ``models``: name → model, or a list
+    of models (keyed by their ``name``).
 
     Two-step models are all scored on the same choices: first-stage only when any of them cannot
     model second-stage choices.

@@ -14,16 +14,17 @@ from __future__ import annotations
 import torch
 
 from ..errors import ConfigError
-from .base import DTYPE, BehaviouralModel, _where_state
+from .trials import DTYPE, _where_state
 
 
 class ModelSubject:
-    """Plays ``model`` with per-episode natural parameters ``params`` (dict of (n_episodes,) tensors);
-    consecutive ``reset`` calls (one per recorded batch) take consecutive episodes' parameters."""
+    """Plays ``model`` (a :class:`~neurometarl.models.base.BehaviouralModel`) with per-episode natural
+    parameters ``params`` (dict of (n_episodes,) tensors); consecutive ``reset`` calls (one per recorded
+    batch) take consecutive episodes' parameters."""
 
     gamma = None
 
-    def __init__(self, model: BehaviouralModel, params: dict[str, torch.Tensor]):
+    def __init__(self, model, params: dict[str, torch.Tensor]):
         self.model = model
         self.params = params
         self.n_total = len(next(iter(params.values())))
