@@ -108,6 +108,9 @@ def build_parser(command: str | None = None, *, overview: bool = False) -> argpa
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return the exit code: the command's
+    (0 on success), 2 for an error a user can cause (one line on stderr), 130 when interrupted, argparse's
+    for help, version and usage errors. ``--data-dir`` sets ``NEUROMETARL_DATA`` for this run only."""
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
     # `neurometarl`, `--help`, `--version` or an unknown command: the overview, no command module imported

@@ -23,6 +23,13 @@ from .errors import CheckpointError, ConfigError
 
 
 def add_commands(subparsers) -> None:
+    """Declare the core commands:
+
+    ``train TASK --out DIR`` (``--resume``, ``--quiet``, one option per :class:`TrainConfig` field);
+    ``record SUBJECT --task TASK --out FILE.nc`` (``--episodes``, ``--seed``, ``--param KEY=VALUE``, ``--device``,
+    ``--quiet``); ``figure NAME [INPUTS ...]`` (``--results``, ``--out``); ``reproduce`` (``--out``, ``--only``,
+    ``--retrain``, ``--force``, ``--seed``, ``--quiet``).
+    """
     from .agents import TrainConfig
     from .cli import count
 

@@ -34,6 +34,7 @@ PACKAGES = ("torch", "numpy", "scipy", "xarray", "pandas", "scikit-learn", "stat
 # --- stages: what reproduce writes next to each experiment's outputs ------------------------------
 
 def sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -68,6 +69,8 @@ def finished_stage(out_dir: Path, config: dict) -> dict | None:
 
 
 def write_stage(out_dir: Path, config: dict, card: dict, elapsed_s: float) -> dict:
+    """Write ``stage.json`` into ``out_dir``: the run's ``config`` (:func:`stage_config`), the time
+    taken, when it finished and the SHA-256 of the checkpoints the scorecard lists; returns the record."""
     stage = {"config": config, "elapsed_s": round(elapsed_s, 1),
              "finished": datetime.datetime.now().isoformat(timespec="seconds"),
              "checkpoint_sha256": checkpoint_hashes(card["checkpoints"])}
@@ -220,6 +223,8 @@ def _git() -> str:
 
 
 def provenance() -> dict[str, str]:
+    """The page's provenance table: package versions, platform, CPU cores, ``NEUROMETARL_THREADS``,
+    git commit and the command line."""
     versions = {"neurometarl": __version__, "python": platform.python_version()}
     for package in PACKAGES:
         try:

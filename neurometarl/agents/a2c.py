@@ -38,6 +38,10 @@ from .network import RecurrentAgent, State
 
 @dataclass
 class TrainResult:
+    """What :func:`train` returns: the trained network (eval mode), its config, the training metrics
+    (one row per update), the frozen-weight evaluation (empty when ``eval_episodes`` is 0) and the
+    output folder (``None`` when nothing was written)."""
+
     agent: RecurrentAgent
     config: TrainConfig
     metrics: pd.DataFrame

@@ -22,6 +22,10 @@ from .config import TrainConfig, build_agent, config_from_dict
 
 @dataclass
 class Checkpoint:
+    """A checkpoint read by :func:`load_checkpoint`: the network rebuilt from its config (eval mode, on the
+    requested device), training metrics, provenance, the iteration reached, the optimizer and generator
+    states ``--resume`` continues from (empty in a snapshot), and the ``checkpoint.pt`` path read."""
+
     agent: torch.nn.Module
     config: TrainConfig
     metrics: list[dict]
@@ -33,6 +37,8 @@ class Checkpoint:
 
     @property
     def sha256(self) -> str:
+        """SHA-256 (hex) of the checkpoint file as it is on disk now (written into the provenance of
+        sessions recorded from it)."""
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 

@@ -107,6 +107,8 @@ class TrainConfig:
         task_config(self.task, **self.task_overrides())  # validates the task name and options
 
     def task_overrides(self) -> dict:
+        """``task_options`` parsed into task config overrides (JSON lists become tuples);
+        :class:`ConfigError` unless it is a JSON object."""
         try:
             options = json.loads(self.task_options)
         except json.JSONDecodeError as err:
@@ -117,6 +119,7 @@ class TrainConfig:
 
     @property
     def n_iterations(self) -> int:
+        """Updates in the whole run: ``train_episodes`` / ``batch_size``, rounded up."""
         return math.ceil(self.train_episodes / self.batch_size)
 
     def progress(self, iteration: int) -> float:
@@ -124,11 +127,15 @@ class TrainConfig:
         return iteration / max(self.n_iterations - 1, 1)
 
     def entropy_at(self, iteration: int) -> float:
+        """β_e at ``iteration``: annealed linearly from ``entropy_coef`` to ``entropy_final`` over
+        training (``entropy_coef`` throughout when ``entropy_final`` < 0)."""
         if self.entropy_final < 0:
             return self.entropy_coef
         return self.entropy_coef + self.progress(iteration) * (self.entropy_final - self.entropy_coef)
 
     def lr_at(self, iteration: int) -> float:
+        """Learning rate at ``iteration``: ``lr`` decayed linearly toward 0 over ``n_iterations``
+        when ``anneal_lr``, else ``lr``."""
         return self.lr * (1 - iteration / self.n_iterations) if self.anneal_lr else self.lr
 
     def snapshot_iterations(self) -> set[int]:

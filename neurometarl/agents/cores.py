@@ -56,11 +56,15 @@ class AttentionCore(nn.Module):
         return torch.stack([angle.sin(), angle.cos()], 1).flatten()[: self.n_units]
 
     def initial_state(self, batch_size: int) -> tuple[torch.Tensor, ...]:
+        """State at an episode start: h = 0 (batch, n_units) and a memory holding only the learned
+        empty slot, keys and values each (batch, heads, 1, n_units / heads)."""
         h = self.empty_value.new_zeros(batch_size, self.n_units)
         shape = (batch_size, self.n_heads, 1, self.n_units // self.n_heads)  # (batch, head, slot, d / heads)
         return h, self.empty_key.view(shape[1:]).expand(shape), self.empty_value.view(shape[1:]).expand(shape)
 
     def forward(self, x: torch.Tensor, state) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """One step: write the step's key/value slot, attend over every slot so far; returns ``h``
+        (batch, n_units) and the state grown by one slot."""
         _, keys, values = state
         b, heads, n_slots, dh = keys.shape
         e = self.embed(x) + self.position(n_slots - 1, x.device)
@@ -100,9 +104,11 @@ class FeedForwardCore(nn.Module):
         self.layer = nn.Linear(n_inputs, n_units)
 
     def initial_state(self, batch_size: int) -> tuple[torch.Tensor]:
+        """``(h,)`` with h = 0 (batch, n_units); never read, kept for the shared interface."""
         return (self.layer.bias.new_zeros(batch_size, self.n_units),)
 
     def forward(self, x: torch.Tensor, state) -> tuple[torch.Tensor, tuple[torch.Tensor]]:
+        """One step: h = tanh(W·x + b) (batch, n_units) from ``x`` (batch, n_inputs) alone; the state is ``(h,)``."""
         h = torch.tanh(self.layer(x))
         return h, (h,)
 

@@ -35,9 +35,12 @@ class RecurrentCore(nn.Module):
         self.initial = nn.ParameterList([nn.Parameter(torch.zeros(n_units)) for _ in range(2 if kind == "lstm" else 1)])
 
     def initial_state(self, batch_size: int) -> State:
+        """The learned initial state for ``batch_size`` episodes: ``(h, c)`` for the LSTM, ``(h,)``
+        otherwise, each (batch, n_units)."""
         return tuple(p.expand(batch_size, -1) for p in self.initial)
 
     def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step of the cell: ``x`` (batch, n_inputs) → ``h`` (batch, n_units) and the new state."""
         if self.kind == "lstm":
             h, c = self.cell(x, state)
             return h, (h, c)
@@ -107,9 +110,11 @@ class RecurrentAgent(nn.Module):
 
     @property
     def n_units(self) -> int:
+        """Units in the core: the width of ``h``, the recorded ``hidden`` activity."""
         return self.core.n_units
 
     def initial_state(self, batch_size: int) -> State:
+        """The core's state at the start of ``batch_size`` episodes (learned for the recurrent cells)."""
         return self.core.initial_state(batch_size)
 
     def make_input(self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor,
@@ -214,6 +219,8 @@ class EncodedRecurrentAgent(RecurrentAgent):
         self.core = make_core(self.encoder.n_features + n_actions + 1 + int(trial_index_input), n_units, core)
 
     def forward(self, x, state, hooks: Hooks | None = None):
+        """One step as :meth:`RecurrentAgent.forward`, the observation part of ``x`` passed through the conv
+        encoder before the core; the ``"input"`` hook maps the raw step input, ``"hidden"`` the core's units."""
         hooks = hooks or {}
         if "input" in hooks:
             x = hooks["input"](x)
@@ -274,14 +281,18 @@ class ActorCriticAgent(nn.Module):
 
     @property
     def n_units(self) -> int:
+        """Recorded units: actor and critic together, 2 × ``units_per_network``."""
         return 2 * self.units_per_network
 
     @property
     def unit_names(self) -> tuple[str, ...]:
+        """Names of the recorded units in the order of ``h``: ``actor000``…, then ``critic000``…."""
         n = self.units_per_network
         return tuple(f"actor{i:03d}" for i in range(n)) + tuple(f"critic{i:03d}" for i in range(n))
 
     def initial_state(self, batch_size: int) -> State:
+        """Both LSTMs' learned initial states for ``batch_size`` episodes, then the previous value
+        and the has-previous flag, both 0 (so δ is 0 on an episode's first step)."""
         zeros = self.critic.initial[0].new_zeros(batch_size)
         return (*self.actor.initial_state(batch_size), *self.critic.initial_state(batch_size), zeros, zeros)
 

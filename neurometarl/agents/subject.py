@@ -30,6 +30,8 @@ class AgentSubject:
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "cpu") -> "AgentSubject":
+        """The subject of a saved network (file or folder), described for the recording's provenance
+        by its path, SHA-256, training config and iteration."""
         ckpt = load_checkpoint(path, device)
         return cls(ckpt.agent, ckpt.config.gamma, name=str(ckpt.path),
                    description={"checkpoint": str(ckpt.path), "checkpoint_sha256": ckpt.sha256,
@@ -46,6 +48,8 @@ class AgentSubject:
                     f"({size} {got}); record it on {trained} or a task with the same observations and actions")
 
     def reset(self, task, generator):
+        """Start ``task.batch_size`` episodes: refuse a task the network cannot play (:meth:`check_task`), set
+        its initial state, zero the previous action and reward (the network draws nothing from ``generator``)."""
         self.check_task(task)
         b, dev = task.batch_size, task.device
         self.n_actions = task.n_actions
@@ -55,6 +59,8 @@ class AgentSubject:
 
     @torch.no_grad()
     def act(self, obs, info):
+        """One step of the frozen network: ``policy`` (batch, n_actions) probabilities, ``hidden``
+        (batch, n_units), ``value`` (batch,) and, for an LSTM core, ``cell`` (batch, n_units)."""
         x = self.agent.make_input(obs, self.prev_action, self.prev_reward, info["trial"])
         logits, value, h, self.state = self.agent(x, self.state)
         record = {"policy": torch.softmax(logits, 1), "hidden": h, "value": value}
@@ -63,9 +69,13 @@ class AgentSubject:
         return record
 
     def observe(self, action, reward, info):
+        """Keep the step's action (one-hot) and reward as the next step's input; returns ``None``
+        (the lab computes δ from ``value``)."""
         self.prev_action = F.one_hot(action, self.n_actions).float()
         self.prev_reward = reward
         return None
 
     def describe(self) -> dict:
+        """The subject's name, plus its checkpoint's path, SHA-256, training config and iteration
+        when loaded from one."""
         return {"name": self.name, **self._description}

@@ -108,6 +108,7 @@ class PopulationPCA:
                             name="pc", attrs={"long_name": "projection on principal component", "units": "a.u."})
 
     def fit_transform(self, data, *, period=None) -> xr.DataArray:
+        """Fit the axes on ``data`` and project it: :meth:`fit`, then :meth:`transform`."""
         return self.fit(data, period=period).transform(data, period=period)
 
 

@@ -41,6 +41,7 @@ def _datasets(args) -> int:
 
 
 def add_commands(subparsers) -> None:
+    """Declare ``datasets [list|fetch|verify] [NAME]`` (``--quiet``; the CLI adds ``--data-dir``)."""
     p = subparsers.add_parser("datasets")
     p.add_argument("action", nargs="?", default="list", choices=("list", "fetch", "verify"),
                    help="list (default), fetch a dataset into the cache, or verify its files' SHA-256")

@@ -47,6 +47,7 @@ class Dataset:
 
     @property
     def source(self) -> str:
+        """Browsable address of the dataset's folder in its repository at the pinned commit."""
         return f"https://github.com/{self.repository}/tree/{self.commit}/{self.source_path}".rstrip("/")
 
     def url(self, file: str) -> str:
@@ -117,6 +118,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
 
 
 def get_dataset(name: str) -> Dataset:
+    """The registered dataset ``name``; :class:`DataError` naming the registered ones otherwise."""
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; registered: {', '.join(DATASETS)} (see `neurometarl datasets`)")
     return DATASETS[name]
@@ -138,6 +140,7 @@ def cache_dir() -> Path:
 
 
 def offline() -> bool:
+    """Whether downloads are off: ``$NEUROMETARL_OFFLINE`` set to anything but empty, 0, false or no."""
     return os.environ.get(OFFLINE_ENV, "").lower() not in ("", "0", "false", "no")
 
 

@@ -30,6 +30,11 @@ AGENTS = {"meta-RL (trained correlated)": "correlated", "meta-RL (trained indepe
 
 
 def analyse(ctx: Context) -> dict:
+    """Record ``n_test`` frozen episodes of (0.25, 0.75) per replica of each variant (pooled) and as many
+    of the Bayes-optimal, Thompson and UCB1 players on the same episodes: regret curves and regret at trial
+    100 (also per replica). From 500 correlated-bandit episodes of the first correlated-trained replica:
+    the state's principal components (example trajectories, the trial-100 manifold and its Spearman ρ with
+    p_L) and its reward beside the Bayes-optimal player's. Recordings go to ``recordings/``."""
     rec_dir = ctx.out_dir / "recordings"
     recordings: dict[str, xr.Dataset] = {}
     for label, variant in AGENTS.items():
@@ -76,6 +81,8 @@ def analyse(ctx: Context) -> dict:
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw Fig. 1 (``fig1.png``/``.pdf``): example episodes, regret curves, single-episode PC
+    trajectories and the trial-100 state manifold; also reads ``recordings/state_space.nc``."""
     state = load_recording(out_dir / "recordings" / "state_space.nc")
     with use_style():
         fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))

@@ -42,6 +42,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Experiment:
+    """One paper simulation as a declarative spec.
+
+    ``analyse(ctx)`` records frozen test sessions of ``ctx.subjects`` and returns the JSON-able numbers behind the
+    figure; ``plot(numbers, out_dir)`` draws the figure from those numbers alone and returns the files written; each
+    :class:`Claim` is checked on the numbers. ``n_seeds`` replicas per variant are shipped or trained;
+    ``description`` (usually the module docstring) is shown in the report.
+    """
+
     name: str
     title: str
     #: training config per variant. Every paper simulation trains with ``algorithm="a2c"`` and
@@ -92,11 +100,13 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def register(experiment: Experiment) -> Experiment:
+    """Add ``experiment`` to :data:`EXPERIMENTS` under its name (replacing one of the same name) and return it."""
     EXPERIMENTS[experiment.name] = experiment
     return experiment
 
 
 def checkpoint_dir(root: Path, experiment: str, variant: str, seed: int) -> Path:
+    """Folder of one replica's checkpoint: ``root/<experiment>/<variant>/seed<seed>``."""
     return root / experiment / variant / f"seed{seed}"
 
 
@@ -131,6 +141,7 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
 
 
 def write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON, numpy scalars and arrays and paths converted to plain values."""
     io.write_json(path, obj, default=_jsonable)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 
 def add_commands(subparsers) -> None:
+    """Declare ``experiment NAME`` (``--out``, ``--retrain``, ``--seeds``, ``--seed``, ``--scale``,
+    ``--size NAME=N``, ``--quiet``)."""
     from ..cli import count
 
     p = subparsers.add_parser("experiment")

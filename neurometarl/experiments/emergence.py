@@ -123,6 +123,11 @@ def unit_coding(ds: xr.Dataset) -> dict:
 
 
 def analyse(ctx: Context) -> dict:
+    """Record every condition (memory cores, feed-forward, fixed problem, reward-input lesion) on
+    ``n_test`` correlated-bandit episodes per replica, beside Bayes-optimal and random players on the
+    same episodes: per replica the learning-curve summary, RW and Bayes-observer fits and unit
+    coding; the fixed-problem agents on their own problem; the distribution-shift likelihood ratios;
+    each variant's final training reward; means ± s.e.m. under ``summary``."""
     def record(subject, task, seed: int) -> xr.Dataset:
         return record_session(subject, task, ctx.sizes["n_test"], seed=seed)
 
@@ -182,6 +187,8 @@ def _final_training_reward(path: Path, last: int = 10) -> float:
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw the six-panel emergence figure (``emergence.png``/``.pdf``): learning curves, regret,
+    learning gain, fitted learning rates, unit coding and distribution shift."""
     from ..figures.emergence import plot_emergence
 
     return plot_emergence(numbers, out_dir / "emergence")

@@ -324,6 +324,11 @@ def _agent_block(subjects, labels, seed0: int, size: dict) -> dict:
 
 
 def analyse(ctx: Context) -> dict:
+    """Monkeys, agents and baselines through the same analyses: behaviour (stay, lagged regressions, hybrid fit) of
+    the monkeys over all sessions, of the trained agents on ``twostep-monkey`` and of the hybrid played at w = 0, 1
+    and the monkeys' w; unit coding against the circular-shift null in the ``n_sessions`` sessions recording the
+    most areas and cells and in trained and untrained agents; coding-profile and RDM similarity of the agents to
+    each area with bootstrap intervals; the chosen-value flip after rare transitions and CPD time courses per area."""
     seed, size = ctx.seed, ctx.sizes
     n_boot, n_starts = size["n_boot"], size["fit_starts"]
     FIT_NOTES.clear()
@@ -483,6 +488,9 @@ COLOURS = dict(zip(AREAS + ("agents", "untrained"), PALETTE))
 
 
 def plot(n: dict, out_dir: Path) -> list[Path]:
+    """Draw ``monkey_twostep_behaviour`` (stay by transition × outcome, the lagged model-based pattern,
+    hybrid w), ``monkey_twostep_neurons`` (coding fractions per period against the shift null, CPD time
+    courses) and ``monkey_twostep_similarity`` (coding profiles, representational similarity, RDMs)."""
     regs, periods = n["regressors"], n["periods"]
     paths = []
     with use_style():

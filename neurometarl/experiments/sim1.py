@@ -117,6 +117,10 @@ def behaviour(ds: xr.Dataset, subject: str) -> dict:
 
 
 def analyse(ctx: Context) -> dict:
+    """Per replica: record ``n_test`` frozen episodes over the whole p0 range, fit the perseverative
+    RW learner and the baited Bayesian observer to the first ``n_fit`` episodes, simulate each
+    fitted baseline on the same protocol, and run the matching, Lau & Glimcher and unit-coding
+    analyses on agent and baselines alike; returns the per-replica values with means ± s.e.m."""
     size = ctx.sizes
     per = {s: [] for s in SUBJECTS}
     fits = []
@@ -172,6 +176,7 @@ def _summarise(per: dict, fits: list, n_test: int) -> dict:
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw Fig. 2 (``fig2.png``/``.pdf``, six panels) with :func:`~neurometarl.figures.matching.plot_fig2`."""
     from ..figures.matching import plot_fig2
 
     return plot_fig2(numbers, out_dir / "fig2")

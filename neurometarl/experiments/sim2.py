@@ -142,6 +142,10 @@ def _simulate_baseline(model, params: dict, n_replicas: int, seed: int, n_test: 
 
 
 def analyse(ctx: Context) -> dict:
+    """Record each replica on both test schedules (``n_test`` episodes each) and simulate as many
+    replicas of the volatility observer and the fixed-rate RW learner: sliding-window and per-phase
+    learning rates of all three, reward per trial, the cross-validated decoding of the observer's
+    volatility from the units and the fraction of units coding the true volatility."""
     agents = ctx.subjects["agent"]
     n = len(agents)
     curves = {s: [] for s in SUBJECTS}
@@ -189,6 +193,7 @@ def analyse(ctx: Context) -> dict:
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw Fig. 3 (``fig3.png``/``.pdf``, six panels) with :func:`~neurometarl.figures.volatility.plot_fig3`."""
     from ..figures.volatility import plot_fig3
 
     return plot_fig3(numbers, out_dir / "fig3")

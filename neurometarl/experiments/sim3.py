@@ -158,6 +158,9 @@ def flip_profile(position: np.ndarray, a: dict[str, np.ndarray]) -> dict:
 
 
 def analyse(ctx: Context) -> dict:
+    """Record ``n_test`` frozen streams per replica: cue-onset RPEs by condition × cue for the agent
+    and for the model-free and ideal-observer baselines run on its trials, the latent-state separation
+    and flip profile of the fixation states, and the first replica's PCA panel (see :func:`summarise`)."""
     per = {s: [] for s in SUBJECTS}
     geometry = []
     pca_points = None
@@ -193,6 +196,20 @@ def pca_panel(ds: xr.Dataset, a: dict[str, np.ndarray], n_points: int = 800, n_e
 
 
 def summarise(per: dict, geometry: list, pca_points: dict, n_test: int) -> dict:
+    """Gather the replicas' results into the numbers of the figure and claims.
+
+    Parameters
+    ----------
+    per : subject (``agent``, ``mf``, ``hmm``) → per replica, the output of :func:`condition_rpes`.
+    geometry : per replica, ``separation`` (float) and ``flip`` (:func:`flip_profile`).
+    pca_points : :func:`pca_panel` of the first replica.
+    n_test : test streams per replica.
+
+    Returns
+    -------
+    dict with, per subject, condition → cue → (mean, s.e.m.) over replicas and ``effect`` (new- minus
+    old-rewarded, per replica); trials per condition; ``separation``, ``flip`` and ``pca``; the paper's values.
+    """
     out = {"n_replicas": len(per["agent"]), "n_test_streams": n_test, "mf_alpha": MF_ALPHA, "paper": PAPER,
            "conditions": list(CONDITIONS), "cues": list(CUES), "per_replica": per}
     for name in SUBJECTS:
@@ -206,6 +223,7 @@ def summarise(per: dict, geometry: list, pca_points: dict, n_test: int) -> dict:
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw Fig. 4 (``fig4.png``/``.pdf``) with :func:`~neurometarl.figures.reversal.plot_fig4`."""
     from ..figures.reversal import plot_fig4
 
     return plot_fig4(numbers, out_dir / "fig4")

@@ -158,6 +158,11 @@ def protocol(name: str):
 
 
 def analyse(ctx: Context) -> dict:
+    """Per replica: ``n_test`` frozen episodes of Wang's protocol (stay probabilities, lagged regression,
+    pooled hybrid and SARSA fits, RPEs regressed on model-based and model-free prediction errors) and
+    ``n_other`` each of the rat and Daw protocols (stay; lags on the rat protocol); beside them model-free and
+    model-based baselines on Wang's protocol, the rats' data and hBayesDM's humans. Returns
+    :func:`summarise`'s numbers plus the lag-1 model-based share of agents (rat protocol) and rats."""
     size = ctx.sizes
     fit = {"n_starts": size["fit_starts"], "max_iter": size["fit_max_iter"]}
     per: dict[str, list] = {"agent": [], "agent_rat_protocol": [], "agent_daw_protocol": []}
@@ -210,6 +215,22 @@ def lag1_components(coef) -> dict:
 
 
 def summarise(per, lags, fits, rpes, baselines, rat_stay, rat_lags, humans) -> dict:
+    """Gather the per-replica results into the numbers of the figure and claims.
+
+    Parameters
+    ----------
+    per : protocol (``agent``, ``agent_rat_protocol``, ``agent_daw_protocol``) → per replica, stay numbers.
+    lags : per replica, the lagged regression on the test protocol.
+    fits : per replica, the pooled ``hybrid`` and ``mf`` fits.
+    rpes : per replica, the RPE regressions (``arrival``, ``reward``, ``pooled``, ``points``).
+    baselines : ``mf``, ``mb`` → stay numbers of the simulated baselines.
+    rat_stay, rat_lags, humans : the rats' stay and lag numbers, hBayesDM's humans' stay numbers.
+
+    Returns
+    -------
+    dict with ``stay`` (per subject: probabilities, MB and MF indices, means), ``lags`` (agent and rat
+    coefficients), ``hybrid_w``, ``fits``, ``rpe``, the rat-protocol distance and MB index, reference values.
+    """
     def stack(rows):
         return {"stay_prob": [r["stay_prob"][0] for r in rows], "mb_index": [r["mb_index"][0] for r in rows],
                 "mf_index": [r["mf_index"][0] for r in rows],
@@ -239,6 +260,7 @@ def summarise(per, lags, fits, rpes, baselines, rat_stay, rat_lags, humans) -> d
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw Fig. 5 (``fig5.png``/``.pdf``) with :func:`~neurometarl.figures.twostep.plot_fig5`."""
     from ..figures.twostep import plot_fig5
 
     return plot_fig5(numbers, out_dir / "fig5")

@@ -50,6 +50,10 @@ def _training_points(checkpoint: Path) -> list[tuple[float, AgentSubject]]:
 
 
 def analyse(ctx: Context) -> dict:
+    """For each variant (abstract, pixel) and replica, record ``n_test`` episodes on held-out and on training
+    objects at every training point (untrained, each snapshot, final): % correct by trial per point and pool
+    (mean ± s.e.m. over replicas, each replica's final curve), the RW-per-object and ideal one-shot baselines
+    on held-out objects, and Harlow's monkeys. The first replica's final sessions go to ``recordings/``."""
     n_test, rec_dir = ctx.sizes["n_test"], ctx.out_dir / "recordings"
     numbers: dict = {"n_test_episodes": n_test, "variants": {}}
     for variant, paths in ctx.checkpoints.items():
@@ -83,6 +87,8 @@ def analyse(ctx: Context) -> dict:
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw Fig. 6 (``fig6.png``/``.pdf``): per variant, learning-set curves on held-out and
+    training objects at each training point and trial-2 % correct over training; Harlow's monkeys."""
     variants = numbers["variants"]
     with use_style():
         fig, axes = plt.subplots(len(variants), 4, figsize=(15, 3.6 * len(variants)), squeeze=False)

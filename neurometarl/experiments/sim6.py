@@ -45,6 +45,10 @@ def percent_risky(ds) -> float:
 
 
 def analyse(ctx: Context) -> dict:
+    """Record every replica under control and each δ manipulation at each risky probability
+    (``n_test`` episodes, the same episodes in every condition): % risky choice on free trials (mean
+    ± s.e.m. and per replica), each manipulation's shift from control, the rats' and the paper's
+    values. The first replica's sessions go to ``recordings/``."""
     n_test = ctx.sizes["n_test"]
     rec_dir = ctx.out_dir / "recordings"
     per_replica = {c: [] for c in CONDITIONS}  # condition → (replica, p)
@@ -74,6 +78,8 @@ def analyse(ctx: Context) -> dict:
 
 
 def plot(numbers: dict, out_dir: Path) -> list[Path]:
+    """Draw Fig. 7 (``fig7.png``/``.pdf``): % risky choice at each p, control vs manipulation, for
+    the three δ manipulations beside the rats."""
     with use_style():
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=True)
         for ax, (letter, m) in zip(axes, zip("abc", MANIPULATIONS)):

@@ -82,6 +82,7 @@ class Perturbation:
     kind = ""
 
     def to_dict(self) -> dict:
+        """JSON-ready form: ``kind`` plus the fields (``when`` as a dict); :func:`condition_from_dict` reverses it."""
         fields = dataclasses.asdict(self)
         return {"kind": self.kind, **fields}
 
@@ -171,6 +172,7 @@ class PerturbedSubject:
 
     @property
     def recording_attrs(self) -> dict:
+        """The perturbations as a JSON list under ``perturbations``, for the recording's attrs."""
         return {"perturbations": json.dumps([p.to_dict() for p in self.perturbations], sort_keys=True)}
 
     def _unit_index(self, units) -> torch.Tensor:
@@ -188,6 +190,7 @@ class PerturbedSubject:
         return torch.tensor(index, dtype=torch.long)
 
     def reset(self, task, generator):
+        """Start the wrapped subject's episodes; no outcome observed yet, so no δ is changed on the first step."""
         self.subject.reset(task, generator)
         self.task = task
         self._events = [(p, torch.zeros(task.batch_size, dtype=torch.bool, device=task.device))
@@ -221,6 +224,8 @@ class PerturbedSubject:
 
     @torch.no_grad()
     def act(self, obs, info):
+        """One step of the wrapped network under the perturbations' hooks (inputs zeroed, δ shifted
+        or clamped, units held); the same record as the wrapped subject's."""
         s = self.subject
         x = s.agent.make_input(obs, s.prev_action, s.prev_reward, info["trial"])
         logits, value, h, s.state = s.agent(x, s.state, hooks=self._hooks())
@@ -230,10 +235,13 @@ class PerturbedSubject:
         return record
 
     def observe(self, action, reward, info):
+        """Mark the episodes whose outcome matches each RPE perturbation's :class:`Event` (their δ
+        changes at the next step), then pass the outcome to the wrapped subject."""
         self._events = [(p, p.when.mask(self.task, action, reward, info)) for p, _ in self._events]
         return self.subject.observe(action, reward, info)
 
     def describe(self) -> dict:
+        """The wrapped subject's description (the perturbations go into ``recording_attrs``)."""
         return self.subject.describe()
 
 

@@ -25,17 +25,29 @@ from ..tasks import Task
 
 @runtime_checkable
 class Subject(Protocol):
+    """What the lab plays: ``batch_size`` episodes in lockstep through ``reset``, ``act`` and ``observe`` (see the
+    module docstring); trained networks (:class:`~neurometarl.agents.AgentSubject`) and baseline models alike."""
+
     name: str
     #: discount used for the lab's RPE; ``None`` when the subject reports its own RPE or has no value
     gamma: float | None
     #: names of the ``hidden`` entries (units or latents); empty when the subject has none
     unit_names: tuple[str, ...]
 
-    def reset(self, task: Task, generator: torch.Generator) -> None: ...
+    def reset(self, task: Task, generator: torch.Generator) -> None:
+        """Start ``task.batch_size`` fresh episodes of ``task``, drawing any randomness of the
+        subject from ``generator``."""
+        ...
 
-    def act(self, obs: torch.Tensor, info: dict) -> dict[str, torch.Tensor]: ...
+    def act(self, obs: torch.Tensor, info: dict) -> dict[str, torch.Tensor]:
+        """Respond to ``obs`` (batch, n_obs): ``policy`` (batch, n_actions) probabilities,
+        optionally ``hidden``, ``cell`` and ``value``."""
+        ...
 
-    def observe(self, action: torch.Tensor, reward: torch.Tensor, info: dict) -> dict[str, torch.Tensor] | None: ...
+    def observe(self, action: torch.Tensor, reward: torch.Tensor, info: dict) -> dict[str, torch.Tensor] | None:
+        """Learn from the step's ``action`` and ``reward`` (batch,); return ``{"rpe": (batch,)}``
+        when the subject has its own prediction error, else ``None``."""
+        ...
 
     def describe(self) -> dict:
         """JSON-serialisable description written into the recording's provenance."""

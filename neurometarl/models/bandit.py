@@ -59,6 +59,7 @@ class QLearning(BehaviouralModel):
 
     @property
     def description(self) -> str:
+        """One line for ``neurometarl models``: the model and its free parameters (and q0 with forgetting)."""
         text = f"Rescorla-Wagner / Q-learning with softmax ({', '.join(s.name for s in self._parameter_specs())})"
         if self.forgetting:
             text += f"; the unchosen value decays toward q0 = {self.q0:g} (set with q0 / --q0)"

@@ -234,6 +234,13 @@ def _models(args) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Declare the behavioural-model commands:
+
+    ``fit MODEL DATA`` (``--out``), ``compare MODEL ... DATA`` (``--cv FOLDS``, ``--out``), ``stay DATA``,
+    ``lags DATA`` (``--out``, ``--n-lags``, ``--start-fraction``, ``--analysis``) and ``models``. fit and compare
+    share the fitting options (``--method``, ``--n-starts``, ``--seed``, ``--episodes-as``, ``--stages``, ``--q0``);
+    fit, compare, stay and lags read tables with ``--choice-coding``, ``--missed`` and ``--practice``.
+    """
     from ..cli import count
 
     def common(p, stages=True):

@@ -149,6 +149,7 @@ def prior_notes(model, fits: pd.DataFrame, fraction: float = 0.5) -> list[str]:
 
 
 def warn_fits(lines: list[str]) -> None:
+    """Issue each line as a :class:`FitWarning`, pointing at the code that called the fit."""
     for line in lines:
         warnings.warn(line, FitWarning, stacklevel=3)
 

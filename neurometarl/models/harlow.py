@@ -39,6 +39,8 @@ class ObjectValueLearner:
         self.name = name or f"RW per object (α={learning_rate:g}, β={inverse_temperature:g})"
 
     def reset(self, task, generator):
+        """Start ``task.batch_size`` problems: no object seen yet, both values 0; refuses a task
+        without Harlow objects in ``info``."""
         if "object_left" not in task.latents:
             raise ConfigError(f"{type(self).__name__} plays the Harlow task (objects in 'info'); got {task.name!r}")
         b = task.batch_size
@@ -52,6 +54,8 @@ class ObjectValueLearner:
         return (left != self.pair[:, 0]).long(), (right != self.pair[:, 0]).long()
 
     def act(self, obs, info):
+        """Centre at fixation; at the choice a softmax (argmax when β is infinite) between the two
+        shown objects' values. ``hidden`` holds the left and right objects' values (batch, 2)."""
         b = obs.shape[0]
         policy = torch.zeros(b, 3, device=obs.device)
         col_left, col_right = self._columns(info)
@@ -67,6 +71,8 @@ class ObjectValueLearner:
         return {"policy": policy, "hidden": torch.stack([v_left, v_right], 1)}
 
     def observe(self, action, reward, info):
+        """Move the chosen object's value toward the choice-step reward by α; fixation steps and
+        centre responses change nothing. Returns ``None``."""
         col_left, col_right = self._columns(info)
         chosen = torch.where(action == LEFT, col_left, col_right)
         update = (info["period"] == 1) & (action != CENTRE)
@@ -76,6 +82,7 @@ class ObjectValueLearner:
         return None
 
     def describe(self) -> dict:
+        """Name, model, learning rate and inverse temperature, for the recording's provenance."""
         return {"name": self.name, "model": "object-value RW", "learning_rate": self.learning_rate,
                 "inverse_temperature": self.inverse_temperature}
 

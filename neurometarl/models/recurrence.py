@@ -37,6 +37,7 @@ def use_engine(name: str):
 
 
 def current_engine() -> str:
+    """The engine affine recurrences use now: 'numba' (the default) or 'python' (set by :func:`use_engine`)."""
     return _engine[0]
 
 

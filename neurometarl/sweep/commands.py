@@ -12,6 +12,8 @@ from ..io import write_json
 
 
 def add_commands(subparsers) -> None:
+    """Declare ``sweep CONFIG`` (``--out``, ``--scheduler``, ``--workers``, ``--device``,
+    ``--no-group``, ``--fit MODEL``, ``--dry-run``)."""
     from ..cli import count
 
     p = subparsers.add_parser("sweep")

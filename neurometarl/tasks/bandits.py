@@ -52,6 +52,9 @@ class BanditConfig(TaskConfig):
 
 
 class BanditTask(Task):
+    """Two-armed Bernoulli bandit (:class:`BanditConfig`): one step a trial, actions (left, right),
+    a constant observation; ``reward_prob`` (batch, arm) in ``info``."""
+
     name = "bandit"
     description = "Two-armed Bernoulli bandit"
     citation = "Wang et al. 2018 Nat Neurosci Fig. 1; Wang et al. 2016 arXiv:1611.05763"
@@ -63,6 +66,7 @@ class BanditTask(Task):
 
     @property
     def n_obs(self) -> int:
+        """1: a constant go cue (learning runs on the previous action and reward inputs)."""
         return 1  # a constant "go" cue; learning is carried by the previous action and reward inputs
 
     def _draw_probs(self) -> torch.Tensor:

@@ -45,6 +45,7 @@ class TaskConfig:
     """Base for task configs: frozen, validated, serialisable."""
 
     def to_json(self) -> str:
+        """The config as sorted-key JSON, as recordings store it (``task_config``)."""
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
 
@@ -73,22 +74,27 @@ class Task:
     # --- shape of an episode -------------------------------------------------------------
     @property
     def n_actions(self) -> int:
+        """Number of actions, one per entry of ``action_names``."""
         return len(self.action_names)
 
     @property
     def n_obs(self) -> int:
+        """Length of the observation vector (set by each task)."""
         raise NotImplementedError
 
     @property
     def n_trials(self) -> int:
+        """Trials per episode (from the config)."""
         return int(self.config.n_trials)
 
     @property
     def steps_per_trial(self) -> int:
+        """Steps per trial: one per period of ``period_names``."""
         return len(self.period_names)
 
     @property
     def n_steps(self) -> int:
+        """Steps per episode, ``n_trials`` × ``steps_per_trial``: the whole batch ends together."""
         return self.n_trials * self.steps_per_trial
 
     # --- stepping ----------------------------------------------------------------------

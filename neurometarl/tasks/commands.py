@@ -13,5 +13,6 @@ def _tasks(args) -> int:
 
 
 def add_commands(subparsers) -> None:
+    """Declare ``tasks`` (no options): every protocol with its one-line description."""
     p = subparsers.add_parser("tasks")
     p.set_defaults(func=_tasks)

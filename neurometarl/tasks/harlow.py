@@ -106,6 +106,10 @@ def object_pool(mode: str, n_objects: int, n_features: int, pool_seed: int) -> n
 
 
 class HarlowTask(Task):
+    """The Harlow task (:class:`HarlowConfig`, see the module docstring): each trial a fixation
+    step, then a choice between the episode's two objects, placed left or right at random each
+    trial; ``obs_shape`` gives the screen's shape in pixel mode."""
+
     name = "harlow"
     description = "Harlow learning-set task: two new objects per episode, one rewarded, 6 trials"
     citation = "Harlow 1949 Psychol Rev; Wang et al. 2018 Nat Neurosci Fig. 6 (Sim 5)"
@@ -140,6 +144,7 @@ class HarlowTask(Task):
 
     @property
     def n_obs(self) -> int:
+        """Length of the flattened observation: 1 + 2 · ``n_features`` (abstract) or the screen's 1 × 16 × 32 pixels."""
         return int(np.prod(self.obs_shape))
 
     def _reset(self):

@@ -118,6 +118,10 @@ def baited_probability(p0: torch.Tensor, n_since: torch.Tensor) -> torch.Tensor:
 
 
 class MatchingTask(Task):
+    """The baited matching task (:class:`MatchingConfig`, see the module docstring): fixation then
+    choice each trial, actions (centre, left, right), episodes of random length padded to
+    ``n_trials`` (``active`` marks the real trials)."""
+
     name = "matching"
     description = "Baited two-armed matching task with fixation (Lau & Glimcher 2005)"
     citation = "Lau & Glimcher 2005 J Exp Anal Behav; Tsutsui et al. 2016 Nat Commun; Wang et al. 2018 Nat Neurosci Fig. 2"
@@ -137,6 +141,7 @@ class MatchingTask(Task):
 
     @property
     def n_obs(self) -> int:
+        """3: the one-hot cue (fixation, choice, end of episode)."""
         return len(self.cue_names)
 
     def _draw_p0_right(self) -> torch.Tensor:

@@ -71,6 +71,10 @@ class ReversalConfig(TaskConfig):
 
 
 class ReversalTask(Task):
+    """The cue-reversal task (:class:`ReversalConfig`, see the module docstring): four steps a trial
+    (fixation, cue, response, outcome), one of two cues rewarded per episode, the assignment
+    reversing uncued at episode starts; a stream of episodes when ``n_trials`` spans several."""
+
     name = "reversal"
     description = "Cue-reversal task: fixation, cue A/B, matching response, outcome; one cue pays, uncued reversals"
     citation = "Bromberg-Martin et al. 2010 Neuron; Wang et al. 2018 Nat Neurosci Fig. 4"
@@ -89,6 +93,7 @@ class ReversalTask(Task):
 
     @property
     def n_obs(self) -> int:
+        """5: one channel per entry of ``cue_names`` (fixation, cue A, cue B, go, outcome)."""
         return len(self.cue_names)
 
     def _reset(self):

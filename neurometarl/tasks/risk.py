@@ -53,10 +53,14 @@ class RiskConfig(TaskConfig):
 
     @property
     def n_trials(self) -> int:
+        """Trials per episode: 2 · ``n_forced`` forced pulls, then ``n_free`` free choices."""
         return 2 * self.n_forced + self.n_free
 
 
 class RiskTask(Task):
+    """The risk task (:class:`RiskConfig`, see the module docstring): fixation then choice each trial,
+    the risky side and its payoff probability drawn per episode, forced pulls before free choices."""
+
     name = "risk"
     description = "Stopper risk task: safe arm 1, risky arm 4 with p per episode; forced then free pulls"
     citation = "Stopper et al. 2014 Neuron; Wang et al. 2018 Nat Neurosci Fig. 7 (Sim 6)"
@@ -72,6 +76,7 @@ class RiskTask(Task):
 
     @property
     def n_obs(self) -> int:
+        """3: fixation cue, left available, right available."""
         return 3
 
     def _reset(self):

@@ -92,6 +92,10 @@ def reflect(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
 
 
 class TwoStepTask(Task):
+    """The two-step task (:class:`TwoStepConfig`, see the module docstring): three steps a trial
+    (fixation, first-stage choice leading to S1 or S2 by a common or rare transition, second-stage
+    response) under the 'switch', 'blocks' or 'drift' reward schedule."""
+
     name = "twostep"
     description = "Two-step task: fixation, first-stage choice, probabilistic transition, second-stage response"
     citation = "Daw et al. 2011 Neuron; Miller et al. 2017 Nat Neurosci; Wang et al. 2018 Nat Neurosci Fig. 5"
@@ -117,6 +121,7 @@ class TwoStepTask(Task):
 
     @property
     def n_obs(self) -> int:
+        """One channel per entry of ``cue_names``: the one-hot cue (5 here; the monkey protocol adds cues)."""
         return len(self.cue_names)
 
     # --- episode dynamics ----------------------------------------------------------------------

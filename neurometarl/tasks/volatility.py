@@ -90,6 +90,10 @@ class VolatilityConfig(TaskConfig):
 
 
 class VolatilityTask(Task):
+    """The volatility task (:class:`VolatilityConfig`, see the module docstring): one step a trial,
+    actions (left, right), both arms' magnitudes shown before each choice, anticorrelated reward
+    probabilities from the training generator or a test schedule."""
+
     name = "volatility"
     description = "Two-armed task with shown magnitudes and volatile anticorrelated probabilities (Behrens 2007)"
     citation = "Behrens et al. 2007 Nat Neurosci; Wang et al. 2018 Nat Neurosci Fig. 3"
@@ -107,6 +111,7 @@ class VolatilityTask(Task):
 
     @property
     def n_obs(self) -> int:
+        """2: the two arms' shown magnitudes, scaled by ``magnitude_scale``."""
         return 2  # the two shown magnitudes, scaled
 
     # --- schedules -------------------------------------------------------------------------------
