@@ -45,7 +45,8 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("record")
     p.add_argument("subject", help="checkpoint path (file or folder) or baseline name: bayes-optimal, thompson, ucb, rw, random")
     p.add_argument("--task", required=True, help="task protocol (see `neurometarl tasks`)")
-    p.add_argument("--episodes", type=count(1), default=300, help="number of test episodes")
+    p.add_argument("--n-episodes", "--episodes", dest="n_episodes", type=count(1), default=300,
+                   help="number of test episodes (record_session's n_episodes; --episodes is the same option)")
     p.add_argument("--seed", type=count(0), default=0, help="seed for episodes and choices")
     p.add_argument("--out", required=True, help="output netCDF file")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -145,9 +146,9 @@ def _record(args) -> int:
     from .lab import record_session, save_recording
 
     subject = make_subject(args.subject, args.param, args.device)
-    ds = record_session(subject, args.task, args.episodes, args.seed, device=args.device, progress=not args.quiet)
+    ds = record_session(subject, args.task, args.n_episodes, args.seed, device=args.device, progress=not args.quiet)
     path = save_recording(ds, args.out)
-    print(f"recorded {args.episodes} episodes of {args.task} by {subject.name}: "
+    print(f"recorded {args.n_episodes} episodes of {args.task} by {subject.name}: "
           f"mean reward/trial {float(ds.reward.mean()):.4f} -> {path}")
     return 0
 

@@ -84,3 +84,25 @@ def test_corrupt_checkpoint_and_bad_recording(capsys, tmp_path):
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "neurometarl.cli", "tasks"], capture_output=True, text=True, check=True)
     assert "bandit-fixed" in out.stdout
+
+
+@pytest.mark.parametrize("command, new, old, dest, value", [
+    ("record", "--n-episodes", "--episodes", "n_episodes", 7),
+    ("experiment", "--n-seeds", "--seeds", "n_seeds", 2),
+    ("units", "--n-shuffles", "--shuffles", "n_shuffles", 5),
+    ("decode", "--n-splits", "--folds", "n_splits", 3),
+    ("compare", "--cv-folds", "--cv", "cv_folds", 4),
+    ("sweep", "--n-workers", "--workers", "n_workers", 2),
+])
+def test_option_names_are_the_library_s_and_old_spellings_stay(command, new, old, dest, value, capsys):
+    from neurometarl.cli import build_parser
+
+    parser = build_parser(command)
+    positionals = {"record": ["rw"], "experiment": ["fig1"], "units": ["rec.nc"], "decode": ["rec.nc"],
+                   "compare": ["rw", "data.csv"], "sweep": ["grid.toml"]}[command]
+    extra = {"record": ["--task", "bandit-fixed", "--out", "x.nc"], "decode": ["--target", "reward"],
+             "units": ["--regressors", "reward"]}.get(command, [])
+    for option in (new, old):
+        args = parser.parse_args([command, *positionals, *extra, option, str(value)])
+        assert getattr(args, dest) == value
+    assert main([command, "--help"]) == 0 and new in capsys.readouterr().out

@@ -31,7 +31,7 @@ def _units(args) -> int:
 
     ds = _load(args.recording)
     period = args.period[0] if args.period and len(args.period) == 1 else args.period
-    common = dict(var=args.var, period=period, by=args.by, n_shuffles=args.shuffles, random_state=args.seed)
+    common = dict(var=args.var, period=period, by=args.by, n_shuffles=args.n_shuffles, random_state=args.seed)
     if args.method == "ols":
         result = unit_regression(ds, args.regressors, **common)
     else:
@@ -50,11 +50,11 @@ def _decode(args) -> int:
     ds = _load(args.recording)
     period = args.period[0] if args.period and len(args.period) == 1 else args.period
     result = decode(ds, args.target, var=args.var, period=period, by=args.by, kind=args.kind,
-                    n_splits=args.folds, n_shuffles=args.shuffles, random_state=args.seed)
+                    n_splits=args.n_splits, n_shuffles=args.n_shuffles, random_state=args.seed)
     metric = result.attrs["metric"]
     frame = result[["score_mean", "chance", "p_value"]].to_dataframe() if result["score_mean"].ndim else None
     print(f"decoding {args.target!r} from {result.attrs.get('source_subject') or 'the recording'} ({metric}, "
-          f"{args.folds}-fold grouped by episode, {args.shuffles} shuffles):")
+          f"{args.n_splits}-fold grouped by episode, {args.n_shuffles} shuffles):")
     if frame is not None:
         print(frame.to_string(float_format=lambda v: f"{v:.3f}"))
     else:
@@ -100,7 +100,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("ols", "spearman", "pearson"), default="ols", help="OLS coefficients or partial correlations")
     p.add_argument("--correction", choices=("bonferroni", "fdr", "none"), default="bonferroni", help="multiple-comparison correction over units")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    p.add_argument("--shuffles", type=count(0), default=0, help="episode-shift shuffles for a null (adds p_shuffle)")
+    p.add_argument("--n-shuffles", "--shuffles", dest="n_shuffles", type=count(0), default=0,
+                   help="episode-shift shuffles for a null (adds p_shuffle; --shuffles is the same option)")
     p.add_argument("--seed", type=count(0), default=0, help="seed for the shuffles")
     p.add_argument("--out", help="write the full result (netCDF)")
     p.set_defaults(func=_units)
@@ -112,8 +113,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--by", choices=("period", "step"), default="period", help="one decoder per period or per step")
     p.add_argument("--var", default="hidden", help="unit variable (hidden or cell)")
     p.add_argument("--kind", choices=("auto", "regression", "classification"), default="auto", help="ridge (R²) or logistic (accuracy)")
-    p.add_argument("--folds", type=count(2), default=5, help="cross-validation folds (grouped by episode)")
-    p.add_argument("--shuffles", type=count(0), default=20, help="label shuffles for the chance level")
+    p.add_argument("--n-splits", "--folds", dest="n_splits", type=count(2), default=5,
+                   help="cross-validation folds, grouped by episode (--folds is the same option)")
+    p.add_argument("--n-shuffles", "--shuffles", dest="n_shuffles", type=count(0), default=20,
+                   help="label shuffles for the chance level (--shuffles is the same option)")
     p.add_argument("--seed", type=count(0), default=0, help="seed for folds and shuffles")
     p.add_argument("--out", help="write the result (netCDF)")
     p.set_defaults(func=_decode)

@@ -13,7 +13,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("name", help="experiment name, e.g. fig1, sim1, sim2")
     p.add_argument("--out", default=None, help="output folder (default results/NAME)")
     p.add_argument("--retrain", action="store_true", help="train every seed from scratch instead of loading shipped checkpoints")
-    p.add_argument("--seeds", type=count(1), default=None, help="number of replicas (default: the experiment's, usually 8)")
+    p.add_argument("--n-seeds", "--seeds", dest="n_seeds", type=count(1), default=None,
+                   help="number of replicas (default: the experiment's, usually 8; --seeds is the same option)")
     p.add_argument("--seed", type=count(0), default=0, help="seed for the test sessions")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the training budget with --retrain (quick checks)")
     p.add_argument("--size", type=_size, action="append", default=[], metavar="NAME=N",
@@ -36,7 +37,7 @@ def _experiment(args) -> int:
     from ..report import claim_line
     from .runner import run_experiment
 
-    card = run_experiment(args.name, args.out or f"results/{args.name}", retrain=args.retrain, n_seeds=args.seeds,
+    card = run_experiment(args.name, args.out or f"results/{args.name}", retrain=args.retrain, n_seeds=args.n_seeds,
                           seed=args.seed, progress=not args.quiet, scale=args.scale, sizes=dict(args.size))
     for c in card["claims"]:
         print(claim_line(c))

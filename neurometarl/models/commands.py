@@ -162,7 +162,7 @@ def _compare(args) -> int:
     models = {n: _build(n, args) for n in names}
     table = _load(data, next(iter(models.values())).kind, args)
     with _fit_warnings():
-        summary, per_subject = compare_models(models, table, cv_folds=args.cv, random_state=args.seed, **_episodes(args))
+        summary, per_subject = compare_models(models, table, cv_folds=args.cv_folds, random_state=args.seed, **_episodes(args))
     with pd.option_context("display.width", 160, "display.float_format", "{:.2f}".format):
         print(summary.to_string())
     print(f"\nbest by BIC: {summary.index[0]}")
@@ -273,7 +273,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("compare")
     p.add_argument("items", nargs="+", metavar="MODEL... DATA", help="model names, then the data")
-    p.add_argument("--cv", type=count(2), default=None, metavar="FOLDS", help="also cross-validate, holding out whole sessions")
+    p.add_argument("--cv-folds", "--cv", dest="cv_folds", type=count(2), default=None, metavar="FOLDS",
+                   help="also cross-validate, holding out whole sessions (compare_models' cv_folds; --cv is the same option)")
     p.add_argument("--out", help="write the comparison table to a CSV (and *_per_subject_bic.csv beside it)")
     common(p)
     p.set_defaults(func=_compare)

@@ -21,7 +21,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", default=None, help="output folder (default results/sweep-<config name>)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: start a LocalCluster)")
-    p.add_argument("--workers", type=count(1), default=None, help="LocalCluster worker processes (default: cores, at most the runs)")
+    p.add_argument("--n-workers", "--workers", dest="n_workers", type=count(1), default=None,
+                   help="LocalCluster worker processes (default: cores, at most the runs; --workers is the same option)")
     p.add_argument("--device", default=None, help="cpu or cuda for every run (default: the config's, else cpu)")
     p.add_argument("--no-group", action="store_true", help="skip the group analyses after the runs")
     p.add_argument("--fit", default=None, metavar="MODEL",
@@ -40,7 +41,7 @@ def _sweep(args) -> int:
         print("\n".join(r.run_id for r in runs))
         return 0
     started = time.perf_counter()
-    with _client(args.scheduler, args.workers or min(os.cpu_count() or 1, len(runs))) as client:
+    with _client(args.scheduler, args.n_workers or min(os.cpu_count() or 1, len(runs))) as client:
         print(f"sweep: {len(runs)} runs -> {out}/ on {client.scheduler.address} "
               f"({len(client.scheduler_info()['workers'])} workers)", flush=True)
         counter = iter(range(1, len(runs) + 1))
