@@ -176,16 +176,17 @@ def _figure(args) -> int:
             plot_regret(curves, ax=ax)
             paths = save_figure(fig, args.out)
     else:
+        from .experiments.base import load_numbers
         from .experiments.catalogue import get_experiment
 
         exp = get_experiment(args.name)
         results = Path(args.results or f"results/{args.name}")
-        if not (results / "numbers.json").is_file():
-            raise ConfigError(f"no numbers.json in {results}; run `neurometarl experiment {args.name}` first")
         try:
-            numbers = json.loads((results / "numbers.json").read_text())
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"{results / 'numbers.json'} is not valid JSON ({err}); run `neurometarl experiment "
+            numbers = load_numbers(results)
+        except FileNotFoundError:
+            raise ConfigError(f"no numbers.nc or numbers.json in {results}; run `neurometarl experiment {args.name}` first") from None
+        except (ValueError, OSError) as err:
+            raise ConfigError(f"the saved numbers in {results} are unreadable ({err}); run `neurometarl experiment "
                               f"{args.name} --out {results}` again") from None
         paths = exp.plot(numbers, results)
     print("\n".join(str(p) for p in paths))

@@ -1,6 +1,6 @@
 """The replication report: one self-contained HTML page built from experiments' output folders.
 
-``neurometarl reproduce`` runs every experiment into ``RESULTS/<name>/`` (figures, ``numbers.json``,
+``neurometarl reproduce`` runs every experiment into ``RESULTS/<name>/`` (figures, ``numbers.nc`` or ``numbers.json``,
 ``scorecard.json``, and the ``stage.json`` written here: configuration fingerprint, checkpoint SHA-256
 hashes, time taken) and then calls :func:`write_report`. The page embeds every figure as a base64 PNG,
 so it opens from anywhere with nothing to download; each experiment's scorecard shows every claim with
@@ -58,10 +58,12 @@ def stage_config(experiment, *, retrain: bool, seed: int, n_seeds: int, hashes: 
 
 def finished_stage(out_dir: Path, config: dict) -> dict | None:
     """The saved stage record if ``out_dir`` holds a complete run made with ``config``, else None."""
+    from .experiments.base import load_numbers
+
     try:
         stage = json.loads((out_dir / "stage.json").read_text())
         card = json.loads((out_dir / "scorecard.json").read_text())
-        json.loads((out_dir / "numbers.json").read_text())
+        load_numbers(out_dir)
     except (OSError, ValueError):
         return None
     figures_exist = all(Path(f).is_file() for f in card.get("figures", []))
@@ -80,99 +82,18 @@ def write_stage(out_dir: Path, config: dict, card: dict, elapsed_s: float) -> di
 
 # --- reference rows: animals, humans and the paper's model beside ours ------------------------------
 
-def _mean(values) -> float:
-    return float(np.nanmean(np.asarray(values, dtype=float)))
+def reference_tables(name: str, numbers) -> tuple[list[dict], str | None]:
+    """Reference tables of experiment ``name`` (its spec's ``references``), and a note when its numbers lack
+    what they need."""
+    from .experiments.catalogue import get_experiment
 
-
-def _table(title: str, columns: list[str], rows: dict[str, list]) -> dict:
-    return {"title": title, "columns": columns, "rows": [(label, values) for label, values in rows.items()]}
-
-
-def _refs_sim1(n):
-    keys = list(n["monkey_fraction"])
-    return [
-        _table("Fraction of units coding each variable (P < 0.05)", keys, {
-            "monkeys' dlPFC neurons (Tsutsui et al. 2016)": [n["monkey_fraction"][k] for k in keys],
-            "meta-RL agent, ours (mean over seeds)": [_mean([s[k] for s in n["agent"]["unit_fraction_p05"]]) for k in keys]}),
-        _table("Matching slope (under-matching below 1)", ["slope"], {
-            "monkeys and the paper's model (Lau & Glimcher 2005; Wang et al. 2018)": [n["paper_matching_slope"]],
-            "meta-RL agent, ours (mean over seeds)": [_mean(n["agent"]["slope_train"])]}),
-    ]
-
-
-def _refs_sim2(n):
-    keys = list(n["human_rates"])
-    ours = n["phase_rates_mean_sem"]
-    return [_table("Learning rate per phase", keys, {
-        "humans (Behrens et al. 2007)": [n["human_rates"][k] for k in keys],
-        "the paper's meta-RL model (Wang et al. 2018)": [n["paper_model_rates"][k] for k in keys],
-        **{f"{label}, ours (mean over seeds)": [ours[who][k][0] for k in keys]
-           for who, label in (("agent", "meta-RL agent"), ("bayes", "Bayesian learner"), ("fixed_rw", "fixed-rate RW"))
-           if who in ours}})]
-
-
-def _refs_sim4(n):
-    keys = ["common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded", "mb_index"]
-    stay = n["stay"]
-    rows = {"rats (Miller et al. 2022 data, shipped)": [stay["rats"]["summary"][k] for k in keys],
-            "humans (hBayesDM example data, Daw-style task)": [stay["humans_hbayesdm"]["summary"][k] for k in keys],
-            "the paper's meta-RL model (Wang et al. 2018)": [n["paper_stay"].get(k) for k in keys],
-            "meta-RL agent, ours (mean over seeds)": [stay["agent"]["mean"][k] for k in keys]}
-    for who, label in (("mf", "model-free baseline, ours"), ("mb", "model-based baseline, ours")):
-        if who in stay:
-            rows[label] = [stay[who]["summary"][k] for k in keys]
-    return [_table("Two-step stay probabilities", keys, rows)]
-
-
-def _refs_sim5(n):
-    monkeys = n["harlow_monkeys_trial2"]
-    ours = {f"meta-RL agent, {variant} objects, ours (held-out)": [v["held-out"]["mean"][0][1], v["held-out"]["mean"][-1][1]]
-            for variant, v in n["variants"].items()}
-    return [_table("Harlow's monkeys: % correct on trial 2, by block of problems", list(monkeys),
-                   {"monkeys (Harlow 1949, 1950)": list(monkeys.values())}),
-            _table("% correct on trial 2, start vs end of learning", ["start", "end"],
-                   {"monkeys (Harlow 1949, 1950)": [list(monkeys.values())[0], list(monkeys.values())[-1]], **ours})]
-
-
-def _refs_sim6(n):
-    columns = ["control p=0.5", "control p=0.125", "perturbed p=0.5", "perturbed p=0.125"]
-    rows = {}
-    for manipulation, rat in n["rats"].items():
-        rows[f"rats (Stopper et al. 2014): {manipulation}"] = [*rat["control"], *rat[manipulation]]
-        paper = n["paper_model"][manipulation]
-        rows[f"the paper's model: {manipulation}"] = [*paper["control"], *paper[manipulation]]
-        rows[f"meta-RL agent, ours: {manipulation}"] = [*n["percent_risky"]["control"]["mean"],
-                                                       *n["percent_risky"][manipulation]["mean"]]
-    return [_table("% risky choices, control vs dopamine manipulation", columns, rows)]
-
-
-def _refs_monkey(n):
-    keys = ["common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded"]
-    b = n["behaviour"]
-    stay = {f"monkey {s} (Miranda et al. 2025 data)": v for s, v in b["monkeys"]["stay"].items()}
-    stay["meta-RL agent, ours (mean over seeds)"] = np.mean(list(b["agents"]["stay"].values()), 0).tolist()
-    stay.update({f"{name} baseline, monkeys' parameters": np.mean(list(v["stay"].values()), 0).tolist()
-                 for name, v in b["baselines"].items()})
-    regs = ["reward", "transition", "reward_x_transition_x_choice", "mb_value"]
-    at = n["periods"].index("outcome")
-    frac = {f"{area} neurons": [n["fraction"][area][at][n["regressors"].index(r)] for r in regs] for area in n["areas"]}
-    frac["meta-RL agent units, ours"] = [n["agent_fraction"][at][n["regressors"].index(r)] for r in regs]
-    return [_table("Stay probabilities (outcome: high level vs the lower two)", keys, stay),
-            _table("Fraction of units coding each regressor at outcome (p < 0.05)", regs, frac)]
-
-
-REFERENCES = {"sim1": _refs_sim1, "sim2": _refs_sim2, "sim4": _refs_sim4, "sim5": _refs_sim5, "sim6": _refs_sim6,
-              "monkey-twostep": _refs_monkey}
-
-
-def reference_tables(name: str, numbers: dict) -> tuple[list[dict], str | None]:
-    """Reference tables for experiment ``name``, and a note when its numbers lack what they need."""
-    if name not in REFERENCES:
+    references = get_experiment(name).references
+    if references is None:
         return [], None
     try:
-        return REFERENCES[name](numbers), None
+        return references(numbers), None
     except (KeyError, IndexError, TypeError) as err:
-        return [], f"reference rows not available: numbers.json lacks {err!r}"
+        return [], f"reference rows not available: the saved numbers lack {err!r}"
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -239,7 +160,9 @@ def provenance() -> dict[str, str]:
 def experiment_section(name: str, out_dir: Path, reused: bool = False) -> dict:
     """Everything the page shows for one experiment folder."""
     card = json.loads((out_dir / "scorecard.json").read_text())
-    numbers = json.loads((out_dir / "numbers.json").read_text())
+    from .experiments.base import load_numbers
+
+    numbers = load_numbers(out_dir)
     stage_path = out_dir / "stage.json"
     stage = json.loads(stage_path.read_text()) if stage_path.is_file() else {}
     figures = []

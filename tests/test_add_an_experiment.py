@@ -10,8 +10,11 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from neurometarl.cli import main
 from neurometarl.experiments import EXPERIMENTS, get_experiment
+from neurometarl.experiments.base import load_numbers
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "add-an-experiment.md"
 
@@ -33,11 +36,26 @@ def test_the_page_s_experiment_runs_through_reproduce(tmp_path, monkeypatch):
         assert main(["reproduce", "--only", "myexp", "--retrain", "--out", str(out), "--quiet"]) == 0
         card = json.loads((out / "myexp" / "scorecard.json").read_text())
         assert [c["claim"] for c in card["claims"]] == ["above_chance"] and card["sizes"] == {"n_test": 20}
-        numbers = json.loads((out / "myexp" / "numbers.json").read_text())
-        assert len(numbers["reward_per_trial"]) == 2 and all(0 <= r <= 1 for r in numbers["reward_per_trial"])
-        assert card["claims"][0]["measured"] == sum(numbers["reward_per_trial"]) / 2
+        numbers = load_numbers(out / "myexp")  # numbers.nc
+        assert numbers["reward"].dims == ("replica",) and numbers.sizes["replica"] == 2
+        assert ((0 <= numbers["reward"]) & (numbers["reward"] <= 1)).all() and numbers["reward"].attrs["units"] == "reward"
+        assert card["claims"][0]["measured"] == pytest.approx(float(numbers["reward"].mean()))
         assert (out / "myexp" / "myexp.png").is_file() and "myexp" in (out / "report.html").read_text()
         assert main(["experiment", "myexp", "--size", "n_tests=3", "--out", str(tmp_path / "bad")]) == 2  # undeclared
     finally:
         EXPERIMENTS.pop("myexp", None)
         sys.modules.pop("myexp_module", None)
+
+
+def test_numbers_need_long_names_and_units(tmp_path):
+    import xarray as xr
+
+    from neurometarl.errors import ConfigError
+    from neurometarl.experiments.base import save_numbers
+
+    with pytest.raises(ConfigError, match="'x'"):
+        save_numbers(tmp_path, xr.Dataset({"x": ("replica", [0.5]), "y": ("replica", [1.0], {"long_name": "y", "units": "1"})}))
+    assert not (tmp_path / "numbers.nc").exists()
+    labelled = xr.Dataset({"y": ("replica", [1.0], {"long_name": "y", "units": "1"})})
+    save_numbers(tmp_path, labelled)
+    xr.testing.assert_identical(load_numbers(tmp_path), labelled)

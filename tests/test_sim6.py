@@ -8,6 +8,12 @@ import xarray as xr
 from neurometarl.cli import main
 from neurometarl.experiments import run_experiment
 from neurometarl.experiments import sim6
+from neurometarl.experiments.base import load_numbers
+from neurometarl.lab import load_recording
+
+
+def percent_risky_of(path):
+    return sim6.percent_risky(load_recording(path))
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +35,14 @@ def test_scorecard_has_every_claim_measured(sim6_run):
 
 def test_numbers_recordings_and_figure(sim6_run):
     card, out = sim6_run
-    numbers = json.loads((out / "numbers.json").read_text())
-    assert numbers["p"] == [0.5, 0.125] and numbers["n_replicas"] == 2
-    for condition, values in numbers["percent_risky"].items():
-        assert len(values["per_replica"]) == 2 and all(0 <= v <= 100 for v in values["mean"])
+    numbers = load_numbers(out)  # numbers.nc: a labelled Dataset
+    assert not (out / "numbers.json").exists()
+    assert numbers["p"].values.tolist() == [0.5, 0.125] and numbers.sizes["replica"] == 2
+    assert numbers["percent_risky"].dims == ("condition", "p", "replica")
+    assert ((0 <= numbers["percent_risky"]) & (numbers["percent_risky"] <= 100)).all()
+    assert all({"long_name", "units"} <= set(numbers[v].attrs) for v in numbers.data_vars)
+    recorded = percent_risky_of(out / "recordings" / "control_p0.5.nc")
+    assert float(numbers["percent_risky"].sel(condition="control", p=0.5, replica=0)) == pytest.approx(recorded)
     ds = xr.open_dataset(out / "recordings" / "block_risky_reward_p0.5.nc")
     assert json.loads(ds.attrs["perturbations"])[0]["amount"] == -4.0
     assert ds.attrs["condition"] == "block risky reward"

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import xarray as xr
 
 from .. import io
 from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..settings import checkpoints_dir
 
 
@@ -56,8 +57,12 @@ class Experiment:
     #: ``learning_pass="step"`` (the defaults): A2C is the paper's learner, and the step pass retrains the
     #: shipped checkpoints bit for bit (docs/training.md); PPO and the sequence pass are opt-in.
     train: dict[str, TrainConfig]
-    analyse: Callable[["Context"], dict]
-    plot: Callable[[dict, Path], list[Path]]
+    #: the analysis: frozen sessions → the numbers behind the figure, a labelled ``xarray.Dataset`` (saved as
+    #: ``numbers.nc``; ``long_name``/``units`` on every variable) or, for experiments not yet typed, a dict
+    #: (``numbers.json``)
+    analyse: Callable[["Context"], "xr.Dataset | dict"]
+    #: ``plot(numbers, out_dir)`` draws the figure from the numbers alone; returns the files written
+    plot: Callable[["xr.Dataset | dict", Path], list[Path]]
     claims: tuple[Claim, ...] = ()
     n_seeds: int = 8
     description: str = ""
@@ -68,6 +73,9 @@ class Experiment:
     #: the analysis's sizes (test episodes, fit starts, shuffles...), read as ``ctx.sizes[...]``;
     #: ``run_experiment(..., sizes={...})`` (and ``--size NAME=N``) shrinks them for quick checks
     sizes: dict[str, int] = field(default_factory=dict)
+    #: ``references(numbers)`` → the report's reference rows (animals, humans, the paper's model beside ours),
+    #: a list of :func:`reference_table`; ``None``: none
+    references: Callable[[Any], list[dict]] | None = None
 
 
 def missing_data(exp: Experiment) -> str | None:
@@ -140,6 +148,32 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
     return paths
 
 
+def save_numbers(out_dir: Path, numbers: dict | xr.Dataset) -> Path:
+    """Write an analysis's numbers: a labelled ``xarray.Dataset`` as ``numbers.nc`` (every variable needs
+    ``long_name`` and ``units``), a dict (experiments not yet typed) as ``numbers.json``."""
+    if not isinstance(numbers, xr.Dataset):
+        write_json(out_dir / "numbers.json", numbers)
+        return out_dir / "numbers.json"
+    unlabelled = [name for name, var in numbers.variables.items() if name not in numbers.dims
+                  and not {"long_name", "units"} <= set(var.attrs)]
+    if unlabelled:
+        raise ConfigError(f"the numbers' variables {unlabelled} lack long_name or units")
+    with io.atomic_path(out_dir / "numbers.nc") as tmp:
+        numbers.to_netcdf(tmp, engine="netcdf4")
+    return out_dir / "numbers.nc"
+
+
+def load_numbers(out_dir: Path) -> dict | xr.Dataset:
+    """An experiment's saved numbers (``numbers.nc`` as a Dataset, else ``numbers.json``); raises
+    FileNotFoundError when the folder holds neither."""
+    if (out_dir / "numbers.nc").is_file():
+        with xr.open_dataset(out_dir / "numbers.nc", engine="netcdf4") as ds:
+            return ds.load()
+    import json
+
+    return json.loads((out_dir / "numbers.json").read_text())
+
+
 def write_json(path: Path, obj) -> None:
     """Write ``obj`` as JSON, numpy scalars and arrays and paths converted to plain values."""
     io.write_json(path, obj, default=_jsonable)
@@ -155,6 +189,17 @@ def _jsonable(x):
     if isinstance(x, Path):
         return str(x)
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def reference_table(title: str, columns: list[str], rows: dict[str, list]) -> dict:
+    """One table of the report's reference rows: ``rows`` maps a label (who: monkeys, the paper's model,
+    ours) to its values under ``columns``."""
+    return {"title": title, "columns": columns, "rows": [(label, values) for label, values in rows.items()]}
+
+
+def nanmean(values) -> float:
+    """Mean ignoring NaN, as a float."""
+    return float(np.nanmean(np.asarray(values, dtype=float)))
 
 
 def mean_sem(values) -> tuple[float, float]:

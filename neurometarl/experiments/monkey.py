@@ -48,7 +48,7 @@ from ..lab.schema import step_coords
 from ..models import HybridTwoStep
 from ..progress import progress_bar
 from ..tasks import make_task
-from .base import Claim, Context, Experiment, mean_sem, register
+from .base import Claim, Context, Experiment, mean_sem, reference_table, register
 
 TASK = "twostep-monkey"
 AREAS = ("ACC", "DLPFC", "Caudate", "Putamen")
@@ -684,6 +684,22 @@ def _rsa(n):
     return text, ci[0] > 0 and r["agent"] > r["shuffled_null_95"]
 
 
+def reference_tables(n) -> list[dict]:
+    """The report's reference rows: animals, humans and the paper's model beside ours."""
+    keys = ["common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded"]
+    b = n["behaviour"]
+    stay = {f"monkey {s} (Miranda et al. 2025 data)": v for s, v in b["monkeys"]["stay"].items()}
+    stay["meta-RL agent, ours (mean over seeds)"] = np.mean(list(b["agents"]["stay"].values()), 0).tolist()
+    stay.update({f"{name} baseline, monkeys' parameters": np.mean(list(v["stay"].values()), 0).tolist()
+                 for name, v in b["baselines"].items()})
+    regs = ["reward", "transition", "reward_x_transition_x_choice", "mb_value"]
+    at = n["periods"].index("outcome")
+    frac = {f"{area} neurons": [n["fraction"][area][at][n["regressors"].index(r)] for r in regs] for area in n["areas"]}
+    frac["meta-RL agent units, ours"] = [n["agent_fraction"][at][n["regressors"].index(r)] for r in regs]
+    return [reference_table("Stay probabilities (outcome: high level vs the lower two)", keys, stay),
+            reference_table("Fraction of units coding each regressor at outcome (p < 0.05)", regs, frac)]
+
+
 CLAIMS = (
     Claim("monkeys_reward_all_areas_acc_most", "all four areas encode reward at outcome, ACC the most (Miranda et al. 2025)",
           "all four areas; ACC strongest", "every area's fraction above the circular-shift null (p < 0.05) and ACC's the largest",
@@ -718,4 +734,5 @@ MONKEY = register(Experiment(
     train={"agent": TrainConfig(task=TASK, train_episodes=76_800, unroll=30, learning_pass="sequence",
                                 n_threads=1, eval_episodes=0)},
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8, description=__doc__, datasets=("monkey-twostep",), sizes=SIZES,
+    references=reference_tables,
 ))

@@ -9,7 +9,7 @@ from .. import __version__
 from ..agents import AgentSubject
 from ..errors import ConfigError, DataError
 from ..progress import quiet
-from .base import Context, get_checkpoints, missing_data, write_json
+from .base import Context, get_checkpoints, missing_data, save_numbers, write_json
 from .catalogue import get_experiment
 
 
@@ -42,7 +42,7 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
     subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}
     with quiet(not progress):  # the analyses' sessions and fits show terminal bars unless told not to
         numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir, {**exp.sizes, **(sizes or {})}))
-    write_json(out_dir / "numbers.json", numbers)
+    save_numbers(out_dir, numbers)
     figures = exp.plot(numbers, out_dir)
     claims = []
     for claim in exp.claims:

@@ -38,7 +38,7 @@ from ..data import recording_to_table
 from ..lab import record_session
 from ..models import QLearning
 from ..models.baited import BaitedObserver
-from .base import Claim, Context, Experiment, mean_sem, register
+from .base import Claim, Context, Experiment, mean_sem, nanmean, reference_table, register
 from .episode_fits import pooled_fit, with_params
 
 TEST_TASK = "matching-test"
@@ -216,6 +216,19 @@ def _improvement_claim(n: dict):
     return text, bool((d > 0).sum() >= int(np.ceil(7 / 8 * len(d))))
 
 
+def reference_tables(n) -> list[dict]:
+    """The report's reference rows: animals, humans and the paper's model beside ours."""
+    keys = list(n["monkey_fraction"])
+    return [
+        reference_table("Fraction of units coding each variable (P < 0.05)", keys, {
+            "monkeys' dlPFC neurons (Tsutsui et al. 2016)": [n["monkey_fraction"][k] for k in keys],
+            "meta-RL agent, ours (mean over seeds)": [nanmean([s[k] for s in n["agent"]["unit_fraction_p05"]]) for k in keys]}),
+        reference_table("Matching slope (under-matching below 1)", ["slope"], {
+            "monkeys and the paper's model (Lau & Glimcher 2005; Wang et al. 2018)": [n["paper_matching_slope"]],
+            "meta-RL agent, ours (mean over seeds)": [nanmean(n["agent"]["slope_train"])]}),
+    ]
+
+
 CLAIMS = (
     Claim("undermatching_train", "matching slope on training-range p0 (under-matching)",
           "≈0.5, monkeys and model under-match", "mean slope in [0.3, 0.9]", _slope_claim("train")),
@@ -242,4 +255,5 @@ SIM1 = register(Experiment(
     # test episodes per replica (the paper's 500); episodes of each replica the baselines are fitted to;
     # optimisation starts and L-BFGS iterations of the baseline fits
     sizes={"n_test": 500, "n_fit": 250, "fit_starts": 2, "fit_max_iter": 100},
+    references=reference_tables,
 ))

@@ -40,7 +40,7 @@ from ..analysis import (
 from ..analysis.align import activity
 from ..lab import record_session
 from ..models import BehrensLearner, VolatilityObserver
-from .base import Claim, Context, Experiment, mean_sem, register
+from .base import Claim, Context, Experiment, mean_sem, reference_table, register
 from .episode_fits import window_learning_rates, with_params
 
 SCHEDULES = {"stable-first": "volatility-stable-first", "volatile-first": "volatility-volatile-first"}
@@ -230,6 +230,18 @@ def _claim_fixed(n: dict):
     return text, bool(max(abs(d) for d in diffs) <= 0.03 and bias <= 0.03)
 
 
+def reference_tables(n) -> list[dict]:
+    """The report's reference rows: animals, humans and the paper's model beside ours."""
+    keys = list(n["human_rates"])
+    ours = n["phase_rates_mean_sem"]
+    return [reference_table("Learning rate per phase", keys, {
+        "humans (Behrens et al. 2007)": [n["human_rates"][k] for k in keys],
+        "the paper's meta-RL model (Wang et al. 2018)": [n["paper_model_rates"][k] for k in keys],
+        **{f"{label}, ours (mean over seeds)": [ours[who][k][0] for k in keys]
+           for who, label in (("agent", "meta-RL agent"), ("bayes", "Bayesian learner"), ("fixed_rw", "fixed-rate RW"))
+           if who in ours}})]
+
+
 CLAIMS = (
     Claim("learning_rate_adapts", "fitted learning rate higher in the volatile than in the stable phase, in both schedules",
           "0.21 / 0.46 / 0.51 / 0.28 (stable-1 / volatile-1 / volatile-2 / stable-2), 8 seeds", "≥ 7 of 8 seeds",
@@ -250,4 +262,5 @@ SIM2 = register(Experiment(
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
     sizes={"n_test": 200},  # episodes per schedule and replica (400 a replica, as the paper's test set)
+    references=reference_tables,
 ))

@@ -55,7 +55,7 @@ from ..models import (
     ModelFreeTwoStep,
 )
 from ..tasks import make_task, task_config
-from .base import Claim, Context, Experiment, register
+from .base import Claim, Context, Experiment, reference_table, register
 from .episode_fits import pooled_fit
 
 TEST_TASK = "twostep"
@@ -317,6 +317,20 @@ def _rat_protocol_claim(n: dict):
     return text, bool(share["agent"] > share["rats"])
 
 
+def reference_tables(n) -> list[dict]:
+    """The report's reference rows: animals, humans and the paper's model beside ours."""
+    keys = ["common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded", "mb_index"]
+    stay = n["stay"]
+    rows = {"rats (Miller et al. 2022 data, shipped)": [stay["rats"]["summary"][k] for k in keys],
+            "humans (hBayesDM example data, Daw-style task)": [stay["humans_hbayesdm"]["summary"][k] for k in keys],
+            "the paper's meta-RL model (Wang et al. 2018)": [n["paper_stay"].get(k) for k in keys],
+            "meta-RL agent, ours (mean over seeds)": [stay["agent"]["mean"][k] for k in keys]}
+    for who, label in (("mf", "model-free baseline, ours"), ("mb", "model-based baseline, ours")):
+        if who in stay:
+            rows[label] = [stay[who]["summary"][k] for k in keys]
+    return [reference_table("Two-step stay probabilities", keys, rows)]
+
+
 CLAIMS = (
     Claim("model_based_stay", "stay pattern is model-based: rewarded-common and unrewarded-rare exceed the other two",
           "0.985 / 0.64 / 0.62 / 0.985 (CR / RR / CU / RU)", "min(CR, RU) − max(RR, CU) ≥ 0.2 (mean over seeds)", _stay_claim),
@@ -351,4 +365,5 @@ SIM4 = register(Experiment(
     # test episodes per replica (the paper's 300); per replica on the rat and Daw protocols; optimiser starts
     # and iterations of the pooled model fits
     sizes={"n_test": 300, "n_other": 50, "fit_starts": 2, "fit_max_iter": 200},
+    references=reference_tables,
 ))

@@ -22,7 +22,7 @@ from ..figures.harlow import plot_learning_set, plot_monkeys, plot_trial2_over_t
 from ..figures.style import save_figure, use_style
 from ..lab import record_session, save_recording
 from ..models.harlow import ObjectValueLearner, ideal_one_shot_learner
-from .base import Claim, Context, Experiment, mean_sem, register
+from .base import Claim, Context, Experiment, mean_sem, reference_table, register
 
 #: test episodes per replica, training point and object pool
 VARIANTS = {"abstract": ("harlow", "harlow-held-out"), "pixel": ("harlow-pixel", "harlow-pixel-held-out")}
@@ -139,6 +139,17 @@ def _claims(variant: str) -> tuple[Claim, ...]:
     )
 
 
+def reference_tables(n) -> list[dict]:
+    """The report's reference rows: animals, humans and the paper's model beside ours."""
+    monkeys = n["harlow_monkeys_trial2"]
+    ours = {f"meta-RL agent, {variant} objects, ours (held-out)": [v["held-out"]["mean"][0][1], v["held-out"]["mean"][-1][1]]
+            for variant, v in n["variants"].items()}
+    return [reference_table("Harlow's monkeys: % correct on trial 2, by block of problems", list(monkeys),
+                   {"monkeys (Harlow 1949, 1950)": list(monkeys.values())}),
+            reference_table("% correct on trial 2, start vs end of learning", ["start", "end"],
+                   {"monkeys (Harlow 1949, 1950)": [list(monkeys.values())[0], list(monkeys.values())[-1]], **ours})]
+
+
 SIM5 = register(Experiment(
     name="sim5",
     title="Learning to learn: Harlow learning sets (Wang et al. 2018 Fig. 6, Sim 5)",
@@ -158,4 +169,5 @@ SIM5 = register(Experiment(
     analyse=analyse, plot=plot, claims=_claims("abstract") + _claims("pixel"), n_seeds=8,
     description=__doc__,
     sizes={"n_test": 300},  # test episodes per replica, variant and pool
+    references=reference_tables,
 ))

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 
 from ..agents import TrainConfig
 from ..figures.risk import plot_risky_choice
 from ..figures.style import save_figure, use_style
 from ..lab import Event, ShiftRPE, perturb, record_session, save_recording
 from ..tasks import make_task
-from .base import Claim, Context, Experiment, mean_sem, register
+from .base import Claim, Context, Experiment, reference_table, register
 
 PROBS = (0.5, 0.125)
 CONDITIONS = {
@@ -44,17 +47,15 @@ def percent_risky(ds) -> float:
     return float(100 * (ds["choice"].values == ds["risky_action"].values)[free].mean())
 
 
-def analyse(ctx: Context) -> dict:
-    """Record every replica under control and each δ manipulation at each risky probability
-    (``n_test`` episodes, the same episodes in every condition): % risky choice on free trials (mean
-    ± s.e.m. and per replica), each manipulation's shift from control, the rats' and the paper's
-    values. The first replica's sessions go to ``recordings/``."""
+def analyse(ctx: Context) -> xr.Dataset:
+    """Record every replica under each δ condition at both risky probabilities (frozen weights, the same
+    episodes in every condition); return % risky choice on (condition, p, replica) beside the rats' and
+    the paper model's."""
     n_test = ctx.sizes["n_test"]
     rec_dir = ctx.out_dir / "recordings"
-    per_replica = {c: [] for c in CONDITIONS}  # condition → (replica, p)
+    risky = np.empty((len(CONDITIONS), len(PROBS), len(ctx.subjects["risk"])))
     for replica, subject in enumerate(ctx.subjects["risk"]):
-        for condition, perturbations in CONDITIONS.items():
-            row = []
+        for c, (condition, perturbations) in enumerate(CONDITIONS.items()):
             for j, p in enumerate(PROBS):
                 task = make_task("risk", min(n_test, 500), risky_probs=(p,))
                 played = perturb(subject, *perturbations) if perturbations else subject
@@ -62,52 +63,57 @@ def analyse(ctx: Context) -> dict:
                 ds = record_session(played, task, n_test, seed=ctx.seed + 100 * replica + j, condition=condition)
                 if replica == 0:
                     save_recording(ds, rec_dir / f"{condition.replace(' ', '_')}_p{p:g}.nc")
-                row.append(percent_risky(ds))
-            per_replica[condition].append(row)
-    summary = {}
-    for condition, rows in per_replica.items():
-        rows = np.array(rows)
-        stats = [mean_sem(rows[:, j]) for j in range(len(PROBS))]
-        summary[condition] = {"mean": [m for m, _ in stats], "sem": [s for _, s in stats], "per_replica": rows.tolist()}
-    shifts = {m: (np.array(per_replica[m]) - np.array(per_replica["control"])).mean(0).tolist() for m in MANIPULATIONS}
-    return {"p": list(PROBS), "n_test_episodes": n_test, "n_replicas": len(ctx.subjects["risk"]),
-            "percent_risky": summary, "shift_from_control": shifts,
-            "rats": {m: {"control": list(c), m: list(v)} for m, (c, v) in RATS.items()},
-            "paper_model": {m: {"control": list(c), m: list(v)} for m, (c, v) in PAPER_MODEL.items()},
-            "conditions": {c: [p.to_dict() for p in ps] for c, ps in CONDITIONS.items()}}
+                risky[c, j, replica] = percent_risky(ds)
+    published = {"rats": RATS, "paper_model": PAPER_MODEL}
+    reference = {who: [[list(values[m][k]) for k in range(2)] for m in MANIPULATIONS] for who, values in published.items()}
+    pct = {"units": "% of free trials"}
+    return xr.Dataset(
+        {"percent_risky": (("condition", "p", "replica"), risky, {"long_name": "risky choice, meta-RL agent", **pct}),
+         "rats": (("manipulation", "phase", "p"), np.array(reference["rats"], float),
+                  {"long_name": "risky choice, rats (Stopper et al. 2014, read off Wang et al. 2018 Fig. 7)", **pct}),
+         "paper_model": (("manipulation", "phase", "p"), np.array(reference["paper_model"], float),
+                         {"long_name": "risky choice, the paper's model (Wang et al. 2018 Fig. 7)", **pct})},
+        coords={"condition": list(CONDITIONS), "p": ("p", list(PROBS), {"long_name": "risky arm's reward probability", "units": "1"}),
+                "replica": np.arange(risky.shape[2]), "manipulation": list(MANIPULATIONS), "phase": ["control", "manipulated"]},
+        attrs={"n_test_episodes": n_test, "conditions": json.dumps({c: [p.to_dict() for p in ps] for c, ps in CONDITIONS.items()})},
+    )
 
 
-def plot(numbers: dict, out_dir: Path) -> list[Path]:
-    """Draw Fig. 7 (``fig7.png``/``.pdf``): % risky choice at each p, control vs manipulation, for
-    the three δ manipulations beside the rats."""
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
+    """Fig. 7: one panel per δ manipulation, % risky choice at each p, control vs manipulated, agent beside rats."""
     with use_style():
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=True)
         for ax, (letter, m) in zip(axes, zip("abc", MANIPULATIONS)):
-            agent = {"p": numbers["p"], "control": numbers["percent_risky"]["control"], m: numbers["percent_risky"][m]}
-            rats = {k: {"mean": v} for k, v in numbers["rats"][m].items()}
-            plot_risky_choice(agent, rats, manipulation=m, ax=ax, title=f"{letter}  {m}")
+            plot_risky_choice(ds, manipulation=m, ax=ax, title=f"{letter}  {m}")
             if letter != "a":
                 ax.set_ylabel("")
         fig.suptitle(f"Fig. 7 — risky choice under δ manipulations with frozen weights "
-                     f"(agent: mean ± s.e.m., {numbers['n_replicas']} replicas; rats: Stopper et al. 2014)", fontsize=10)
+                     f"(agent: mean ± s.e.m., {ds.sizes['replica']} replicas; rats: Stopper et al. 2014)", fontsize=10)
         fig.tight_layout()
         paths = save_figure(fig, out_dir / "fig7")
         plt.close(fig)
     return paths
 
 
-def _pr(n, condition, p):
-    return n["percent_risky"][condition]["mean"][PROBS.index(p)]
+def _pr(ds, condition, p):
+    return float(ds["percent_risky"].sel(condition=condition, p=p).mean("replica"))
 
 
-def _shift(n, m, p):
-    return n["shift_from_control"][m][PROBS.index(p)]
-
-
-def _change(n, m, p):
+def _change(ds, m, p):
     """'control → manipulation (change)' in % risky, like the paper's pairs, and the signed change."""
-    shift = _shift(n, m, p)
-    return f"{_pr(n, 'control', p):.1f} → {_pr(n, m, p):.1f} ({shift:+.1f} points)", shift
+    shift = _pr(ds, m, p) - _pr(ds, "control", p)
+    return f"{_pr(ds, 'control', p):.1f} → {_pr(ds, m, p):.1f} ({shift:+.1f} points)", shift
+
+
+def reference_tables(ds: xr.Dataset) -> list[dict]:
+    """The report's reference rows: rats, the paper's model and ours, control vs each manipulation."""
+    rows = {}
+    for m in MANIPULATIONS:
+        for who, label in (("rats", "rats (Stopper et al. 2014)"), ("paper_model", "the paper's model")):
+            rows[f"{label}: {m}"] = ds[who].sel(manipulation=m).values.ravel().tolist()
+        rows[f"meta-RL agent, ours: {m}"] = [_pr(ds, c, p) for c in ("control", m) for p in PROBS]
+    return [reference_table("% risky choices, control vs dopamine manipulation",
+                            ["control p=0.5", "control p=0.125", "perturbed p=0.5", "perturbed p=0.125"], rows)]
 
 
 CLAIMS = (
@@ -135,4 +141,5 @@ SIM6 = register(Experiment(
     description=__doc__,
     # test episodes per replica, condition and risky probability (8 replicas pool 2,400, above the paper's 1,333)
     sizes={"n_test": 300},
+    references=reference_tables,
 ))

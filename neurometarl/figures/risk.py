@@ -4,40 +4,41 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 
 from .style import PALETTE
 
 
-def plot_risky_choice(agent: dict, rats: dict | None = None, *, manipulation: str, ax=None, title: str = ""):
-    """Grouped bars of % risky choice at each risky probability: control vs ``manipulation``.
-
-    Parameters
-    ----------
-    agent : ``{"p": [0.5, 0.125], "control": {"mean": [..], "sem": [..], "per_replica": [[..], ..]},
-        manipulation: {...}}`` — percentages per risky probability (per_replica: (replica, p)).
-    rats : the same shape without ``sem``/``per_replica`` (published means), or None.
-    manipulation : key of the manipulated condition in ``agent`` (and ``rats``).
-    """
+def plot_risky_choice(ds: xr.Dataset, *, manipulation: str, ax=None, title: str = ""):
+    """Grouped bars of % risky choice at each risky probability, control vs ``manipulation``: the agent's
+    replicas (mean ± s.e.m., dots per replica) beside the rats' published means, from the Sim 6 numbers
+    (``percent_risky`` on (condition, p, replica), ``rats`` on (manipulation, phase, p)); axis labels from
+    the variables' attrs."""
     ax = ax or plt.gca()
-    probs = agent["p"]
-    x = np.arange(len(probs))
-    groups = [("agent control", agent["control"], PALETTE[7], None),
-              (f"agent {manipulation}", agent[manipulation], PALETTE[0], None)]
-    if rats is not None:
-        groups += [("rats control", rats["control"], "white", PALETTE[7]),
-                   (f"rats {manipulation}", rats[manipulation], "white", PALETTE[0])]
+    agent = ds["percent_risky"]
+    x = np.arange(ds.sizes["p"])
+    rats = ds["rats"].sel(manipulation=manipulation)
+    groups = [("agent control", agent.sel(condition="control"), PALETTE[7], None),
+              (f"agent {manipulation}", agent.sel(condition=manipulation), PALETTE[0], None),
+              ("rats control", rats.sel(phase="control"), "white", PALETTE[7]),
+              (f"rats {manipulation}", rats.sel(phase="manipulated"), "white", PALETTE[0])]
     width = 0.8 / len(groups)
     for i, (label, values, face, edge) in enumerate(groups):
         pos = x - 0.4 + width * (i + 0.5)
-        ax.bar(pos, values["mean"], width * 0.92, color=face, edgecolor=edge or face, linewidth=1.2,
-               hatch="//" if edge else None, label=label, yerr=values.get("sem"), capsize=2)
-        for replica in values.get("per_replica", []):
-            ax.scatter(pos, replica, s=6, color="black", alpha=0.5, zorder=3, linewidths=0)
+        replicas = "replica" in values.dims
+        mean = values.mean("replica") if replicas else values
+        sem = values.std("replica", ddof=1) / np.sqrt(values.sizes["replica"]) if replicas and values.sizes["replica"] > 1 else None
+        ax.bar(pos, mean, width * 0.92, color=face, edgecolor=edge or face, linewidth=1.2,
+               hatch="//" if edge else None, label=label, yerr=sem, capsize=2)
+        if replicas:
+            for replica in values.transpose("replica", "p").values:
+                ax.scatter(pos, replica, s=6, color="black", alpha=0.5, zorder=3, linewidths=0)
     ax.axhline(50, color="0.6", lw=0.8, ls=":")
-    ax.set_xticks(x, [f"p = {p:g}" for p in probs])
+    ax.set_xticks(x, [f"p = {p:g}" for p in ds["p"].values])
+    ax.set_xlabel(ds["p"].attrs["long_name"])
     ax.set_ylim(0, 128)
     ax.set_yticks(range(0, 101, 20))
-    ax.set_ylabel("risky choice (% of free trials)")
+    ax.set_ylabel(f"risky choice ({agent.attrs['units']})")
     ax.set_title(title or manipulation)
     ax.legend(frameon=False, loc="upper center", fontsize=7, ncol=2)
     return ax
