@@ -2,14 +2,17 @@
 curves on training and held-out objects → Fig. 6 → scorecard."""
 
 import dataclasses
-import json
 
+import numpy as np
 import pytest
 
 from neurometarl.agents import TrainConfig, load_checkpoint, train
 from neurometarl.cli import main
 from neurometarl.experiments import run_experiment
 from neurometarl.experiments import sim5
+from neurometarl.experiments.base import load_numbers
+from neurometarl.experiments.sim5 import percent_correct_by_trial
+from neurometarl.lab import load_recording
 
 
 SCALE = 0.00125  # 640 training episodes: 5 updates
@@ -36,18 +39,21 @@ def test_scorecard_has_every_claim_measured(sim5_run):
 
 def test_learning_set_curves_from_snapshots(sim5_run):
     _, out = sim5_run
-    numbers = json.loads((out / "numbers.json").read_text())
+    numbers = load_numbers(out)  # numbers.nc
+    assert numbers["percent_correct"].dims == ("variant", "progress", "pool", "replica", "trial")
     for mode in ("abstract", "pixel"):
-        v = numbers["variants"][mode]
+        correct = numbers["percent_correct"].sel(variant=mode).dropna("progress", how="all")
         cfg = sim5.SIM5.train[mode]
         scaled = dataclasses.replace(cfg, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * SCALE)))
         n_points = 1 + len(scaled.snapshot_iterations())  # untrained + every snapshot (the last: the final weights)
-        assert len(v["progress"]) == n_points and v["progress"][0] == 0 and v["progress"][-1] == 1
-        for pool in ("held-out", "train"):
-            assert len(v[pool]["mean"]) == n_points and all(len(m) == 6 for m in v[pool]["mean"])
-            assert len(v[pool]["final_per_replica"]) == 1
-    ideal = numbers["baselines"]["ideal one-shot learner"]
-    assert ideal[1:] == [100.0] * 5
+        progress = correct["progress"].values
+        assert len(progress) == n_points and progress[0] == 0 and progress[-1] == 1
+        assert correct.sizes["replica"] == 1 and correct.sizes["trial"] == 6
+        assert ((0 <= correct) & (correct <= 100)).all()
+        final = percent_correct_by_trial(load_recording(out / "recordings" / f"{mode}_held-out_final.nc"))
+        np.testing.assert_allclose(correct.sel(pool="held-out", replica=0).isel(progress=-1), final)
+    ideal = numbers["baseline_percent_correct"].sel(baseline="ideal one-shot learner").values
+    assert ideal[1:].tolist() == [100.0] * 5
     assert (out / "fig6.png").stat().st_size > 50_000
     (out / "fig6.png").unlink()
     assert main(["figure", "sim5", "--results", str(out)]) == 0

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 from scipy import stats
 
 from ..agents import AgentSubject, TrainConfig, build_agent, load_checkpoint
@@ -22,7 +23,7 @@ from ..figures.harlow import plot_learning_set, plot_monkeys, plot_trial2_over_t
 from ..figures.style import save_figure, use_style
 from ..lab import record_session, save_recording
 from ..models.harlow import ObjectValueLearner, ideal_one_shot_learner
-from .base import Claim, Context, Experiment, mean_sem, reference_table, register
+from .base import Claim, Context, Experiment, reference_table, register
 
 #: test episodes per replica, training point and object pool
 VARIANTS = {"abstract": ("harlow", "harlow-held-out"), "pixel": ("harlow-pixel", "harlow-pixel-held-out")}
@@ -49,13 +50,13 @@ def _training_points(checkpoint: Path) -> list[tuple[float, AgentSubject]]:
     return points
 
 
-def analyse(ctx: Context) -> dict:
+def analyse(ctx: Context) -> xr.Dataset:
     """For each variant (abstract, pixel) and replica, record ``n_test`` episodes on held-out and on training
-    objects at every training point (untrained, each snapshot, final): % correct by trial per point and pool
-    (mean ± s.e.m. over replicas, each replica's final curve), the RW-per-object and ideal one-shot baselines
-    on held-out objects, and Harlow's monkeys. The first replica's final sessions go to ``recordings/``."""
+    objects at every training point (untrained, each snapshot, final): % correct by trial on (variant,
+    progress, pool, replica, trial); the RW-per-object and ideal one-shot baselines on held-out objects;
+    Harlow's monkeys. The first replica's final sessions go to ``recordings/``."""
     n_test, rec_dir = ctx.sizes["n_test"], ctx.out_dir / "recordings"
-    numbers: dict = {"n_test_episodes": n_test, "variants": {}}
+    variants = []
     for variant, paths in ctx.checkpoints.items():
         tasks = dict(zip(POOLS, VARIANTS[variant][::-1]))
         per_point: dict[float, dict[str, list]] = {}
@@ -66,63 +67,70 @@ def analyse(ctx: Context) -> dict:
                     ds = record_session(subject, tasks[pool], n_test, seed=ctx.seed + 100 * replica + j)
                     if replica == 0 and fraction == 1.0:
                         save_recording(ds, rec_dir / f"{variant}_{pool}_final.nc")
-                    per_point.setdefault(key, {p: [] for p in POOLS})[pool].append(percent_correct_by_trial(ds).tolist())
+                    per_point.setdefault(key, {p: [] for p in POOLS})[pool].append(percent_correct_by_trial(ds))
         points = sorted(k for k, v in per_point.items() if len(v["held-out"]) == len(paths))
-        summary = {"progress": points}
-        for pool in POOLS:
-            rows = [np.array(per_point[k][pool]) for k in points]  # each (replica, trial)
-            summary[pool] = {
-                "mean": [r.mean(0).tolist() for r in rows],
-                "sem": [[mean_sem(r[:, t])[1] for t in range(r.shape[1])] for r in rows],
-                "final_per_replica": rows[-1].tolist(),
-            }
-        numbers["variants"][variant] = summary
+        values = np.array([[per_point[k][pool] for pool in POOLS] for k in points])  # (progress, pool, replica, trial)
+        variants.append(xr.DataArray(values, dims=("progress", "pool", "replica", "trial"),
+                                     coords={"progress": points, "pool": list(POOLS)}).expand_dims(variant=[variant]))
+    correct = xr.concat(variants, dim="variant", join="outer")  # NaN where a variant lacks a training point
     held_out_task = VARIANTS[next(iter(ctx.checkpoints))][1]
     n_base = n_test * max(len(p) for p in ctx.checkpoints.values())
-    numbers["baselines"] = {
-        s.name: percent_correct_by_trial(record_session(s, held_out_task, n_base, seed=ctx.seed)).tolist()
-        for s in (ObjectValueLearner(0.5, 3.0), ideal_one_shot_learner())}
-    numbers["harlow_monkeys_trial2"] = HARLOW_MONKEYS
-    return numbers
+    baselines = (ObjectValueLearner(0.5, 3.0), ideal_one_shot_learner())
+    baseline = [percent_correct_by_trial(record_session(b, held_out_task, n_base, seed=ctx.seed)) for b in baselines]
+    pct = {"units": "% correct"}
+    return xr.Dataset(
+        {"percent_correct": (correct.dims, correct.values, {"long_name": "choices of the rewarded object, meta-RL agent", **pct}),
+         "baseline_percent_correct": (("baseline", "trial"), np.array(baseline),
+                                      {"long_name": "choices of the rewarded object, baseline on held-out objects", **pct}),
+         "monkeys_trial2": ("block", list(HARLOW_MONKEYS.values()),
+                            {"long_name": "Harlow's monkeys, trial 2 (Harlow 1949, 1950)", **pct})},
+        coords={"variant": correct["variant"].values, "pool": list(POOLS), "replica": np.arange(correct.sizes["replica"]),
+                "progress": ("progress", correct["progress"].values, {"long_name": "training done", "units": "fraction"}),
+                "trial": ("trial", np.arange(1, correct.sizes["trial"] + 1), {"long_name": "trial within problem", "units": "1"}),
+                "baseline": [b.name for b in baselines], "block": list(HARLOW_MONKEYS)},
+        attrs={"n_test_episodes": n_test},
+    )
 
 
-def plot(numbers: dict, out_dir: Path) -> list[Path]:
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw Fig. 6 (``fig6.png``/``.pdf``): per variant, learning-set curves on held-out and
     training objects at each training point and trial-2 % correct over training; Harlow's monkeys."""
-    variants = numbers["variants"]
     with use_style():
-        fig, axes = plt.subplots(len(variants), 4, figsize=(15, 3.6 * len(variants)), squeeze=False)
-        for row, (variant, v) in enumerate(variants.items()):
-            labels = ["untrained" if p == 0 else f"{100 * p:.0f}%" for p in v["progress"]]
+        fig, axes = plt.subplots(ds.sizes["variant"], 4, figsize=(15, 3.6 * ds.sizes["variant"]), squeeze=False)
+        for row, variant in enumerate(ds["variant"].values):
+            correct = ds["percent_correct"].sel(variant=variant).dropna("progress", how="all")
             for col, pool in enumerate(POOLS):
-                curves = {lab: {"mean": m, "sem": s} for lab, m, s in zip(labels, v[pool]["mean"], v[pool]["sem"])}
-                plot_learning_set(curves, baselines=numbers["baselines"] if pool == "held-out" else None,
+                plot_learning_set(correct.sel(pool=pool), baselines=ds["baseline_percent_correct"] if pool == "held-out" else None,
                                   ax=axes[row, col], title=f"{'abcefg'[3 * row + col]}  {variant}: {pool} objects")
-            series = {pool: {"mean": [m[1] for m in v[pool]["mean"]], "sem": [s[1] for s in v[pool]["sem"]]} for pool in POOLS}
-            final_trial2 = [r[1] for r in v["held-out"]["final_per_replica"]]
-            at_ceiling = sum(t >= 90 for t in final_trial2)
-            plot_trial2_over_training(v["progress"], series, ax=axes[row, 2],
+            final_trial2 = correct.isel(progress=-1).sel(pool="held-out", trial=2)
+            plot_trial2_over_training(correct, ax=axes[row, 2],
                                       title=f"{'cg'[row]}  {variant}: learning set forms over training\n"
-                                            f"({at_ceiling} of {len(final_trial2)} replicas reach ≥ 90% on trial 2)")
-        plot_monkeys(numbers["harlow_monkeys_trial2"], ax=axes[0, 3], title="d  Harlow's monkeys (Harlow 1949, 1950)")
+                                            f"({int((final_trial2 >= 90).sum())} of {final_trial2.size} replicas reach ≥ 90% on trial 2)")
+        plot_monkeys(ds["monkeys_trial2"], ax=axes[0, 3], title="d  Harlow's monkeys (Harlow 1949, 1950)")
         for ax in axes[1:, 3]:  # the monkeys' panel is shared by every row
             ax.axis("off")
-        n_rep = len(next(iter(variants.values()))["held-out"]["final_per_replica"])
         fig.suptitle(f"Fig. 6 — Harlow learning sets: % correct by trial, weights frozen at points of training "
-                     f"(mean ± s.e.m., {n_rep} replicas)", fontsize=10)
+                     f"(mean ± s.e.m., {ds.sizes['replica']} replicas)", fontsize=10)
         fig.tight_layout()
         paths = save_figure(fig, out_dir / "fig6")
         plt.close(fig)
     return paths
 
 
+def _curve(ds, variant, pool="held-out") -> xr.DataArray:
+    """Mean % correct over replicas on (progress, trial), the variant's training points only."""
+    return ds["percent_correct"].sel(variant=variant, pool=pool).dropna("progress", how="all").mean("replica")
+
+
 def _final(n, variant, pool="held-out"):
-    return n["variants"][variant][pool]["mean"][-1]
+    return _curve(n, variant, pool).isel(progress=-1).values.tolist()
 
 
 def _rises(n, variant):
-    trial2 = [m[1] for m in n["variants"][variant]["held-out"]["mean"]]
-    rho = stats.spearmanr(n["variants"][variant]["progress"], trial2).statistic if len(trial2) > 2 else float("nan")
+    curve = _curve(n, variant)
+    trial2 = curve.sel(trial=2).values.tolist()
+    progress = curve["progress"].values.tolist()
+    rho = stats.spearmanr(progress, trial2).statistic if len(trial2) > 2 else float("nan")
     text = f"trial 2 {trial2[0]:.0f}% → {trial2[-1]:.0f}% (Spearman {rho:.2f})"
     return text, trial2[0] < 65 and trial2[-1] >= 90 and rho >= 0.8
 
@@ -139,15 +147,15 @@ def _claims(variant: str) -> tuple[Claim, ...]:
     )
 
 
-def reference_tables(n) -> list[dict]:
-    """The report's reference rows: animals, humans and the paper's model beside ours."""
-    monkeys = n["harlow_monkeys_trial2"]
-    ours = {f"meta-RL agent, {variant} objects, ours (held-out)": [v["held-out"]["mean"][0][1], v["held-out"]["mean"][-1][1]]
-            for variant, v in n["variants"].items()}
-    return [reference_table("Harlow's monkeys: % correct on trial 2, by block of problems", list(monkeys),
-                   {"monkeys (Harlow 1949, 1950)": list(monkeys.values())}),
+def reference_tables(ds: xr.Dataset) -> list[dict]:
+    """The report's reference rows: Harlow's monkeys beside ours, trial-2 % correct at the start and end of learning."""
+    monkeys = ds["monkeys_trial2"]
+    ours = {f"meta-RL agent, {v} objects, ours (held-out)": [float(_curve(ds, v).sel(trial=2)[i]) for i in (0, -1)]
+            for v in ds["variant"].values}
+    return [reference_table("Harlow's monkeys: % correct on trial 2, by block of problems", list(monkeys["block"].values),
+                            {"monkeys (Harlow 1949, 1950)": monkeys.values.tolist()}),
             reference_table("% correct on trial 2, start vs end of learning", ["start", "end"],
-                   {"monkeys (Harlow 1949, 1950)": [list(monkeys.values())[0], list(monkeys.values())[-1]], **ours})]
+                            {"monkeys (Harlow 1949, 1950)": [float(monkeys[0]), float(monkeys[-1])], **ours})]
 
 
 SIM5 = register(Experiment(
