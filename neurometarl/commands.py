@@ -6,7 +6,8 @@ Contract (kept stable for outside scripts):
 * ``neurometarl train TASK --seed N --out DIR`` — writes ``DIR/checkpoint.pt``, ``config.json``,
   ``metrics.csv``, ``provenance.json`` (and ``evaluation.json``).
 * ``neurometarl record SUBJECT --task TASK --episodes N --seed N --out FILE.nc`` — SUBJECT is a
-  checkpoint path or a baseline name (``bayes-optimal``, ``thompson``, ``ucb``, ``rw``, ``random``).
+  checkpoint path, a baseline name (``bayes-optimal``, ``thompson``, ``ucb``, ``random``) or a
+  behavioural model's name played with ``--param`` values (``rw``: alpha, beta, q0; defaults 0.3, 5, 0.5).
 """
 
 from __future__ import annotations
@@ -43,14 +44,15 @@ def add_commands(subparsers) -> None:
     p.set_defaults(func=_train)
 
     p = subparsers.add_parser("record")
-    p.add_argument("subject", help="checkpoint path (file or folder) or baseline name: bayes-optimal, thompson, ucb, rw, random")
+    p.add_argument("subject", help="checkpoint path (file or folder), baseline name (bayes-optimal, thompson, ucb, random) "
+                                      "or behavioural model name (rw, ...; see `neurometarl models`)")
     p.add_argument("--task", required=True, help="task protocol (see `neurometarl tasks`)")
     p.add_argument("--n-episodes", "--episodes", dest="n_episodes", type=count(1), default=300,
                    help="number of test episodes (record_session's n_episodes; --episodes is the same option)")
     p.add_argument("--seed", type=count(0), default=0, help="seed for episodes and choices")
     p.add_argument("--out", required=True, help="output netCDF file")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="baseline parameter, e.g. --param alpha=0.2 (repeatable)")
+                   help="baseline or model parameter, e.g. --param alpha=0.2 (repeatable)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_record)
@@ -108,11 +110,12 @@ def _train(args) -> int:
 
 
 def make_subject(name: str, params: list[str] | dict | None = None, device: str = "cpu"):
-    """A lab subject from a checkpoint path or a baseline name (with ``KEY=VALUE`` parameters)."""
+    """A lab subject from a checkpoint path, a baseline name or a behavioural model's name (played
+    through ``make_baseline``), with ``KEY=VALUE`` parameters."""
     from .agents import AgentSubject
-    from .models import BASELINES, make_baseline
+    from .models import BASELINES, MODELS, make_baseline
 
-    if name in BASELINES:
+    if name in BASELINES or name in MODELS:
         if isinstance(params, dict):
             return make_baseline(name, **params)
         kv = {}
@@ -123,15 +126,15 @@ def make_subject(name: str, params: list[str] | dict | None = None, device: str 
             kv[key] = _parse_value(value)
         try:
             return make_baseline(name, **kv)
-        except TypeError:
-            import inspect
-
-            raise ConfigError(f"bad --param for baseline {name!r} ({', '.join(f'{k}={v!r}' for k, v in kv.items())}); "
-                              f"it takes {inspect.signature(BASELINES[name]) or '(no parameters)'}") from None
+        except (TypeError, ValueError, ConfigError) as err:
+            why = err if isinstance(err, ConfigError) or name in MODELS else \
+                f"it takes {inspect.signature(BASELINES[name]) or '(no parameters)'}"
+            raise ConfigError(f"bad --param for {'baseline' if name in BASELINES else 'model'} {name!r} ({', '.join(f'{k}={v!r}' for k, v in kv.items())}); {why}") from None
     if params:
-        raise ConfigError("--param applies to baselines only, not checkpoints")
+        raise ConfigError("--param applies to baselines and models only, not checkpoints")
     if not Path(name).exists():
-        raise ConfigError(f"{name!r} is neither a checkpoint path nor a baseline ({', '.join(BASELINES)})")
+        raise ConfigError(f"{name!r} is neither a checkpoint path nor a baseline ({', '.join(BASELINES)}) "
+                          f"or behavioural model ({', '.join(MODELS)})")
     return AgentSubject.from_checkpoint(name, device)
 
 

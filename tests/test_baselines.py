@@ -1,8 +1,12 @@
 import numpy as np
 import pytest
+import torch
 
+from neurometarl.analysis.observers import observer_values
+from neurometarl.errors import ConfigError
 from neurometarl.lab import record_session
-from neurometarl.models import make_baseline
+from neurometarl.models import BASELINES, MODELS, BehaviouralModel, make_baseline
+from neurometarl.models.subject import ModelSubject
 from neurometarl.models.bandit_baselines import correlated_greedy_expected_reward, independent_dp
 
 
@@ -35,6 +39,37 @@ def test_rw_repeats_more_after_reward():
     stay = choice[:, 1:] == choice[:, :-1]
     after_win, after_loss = stay[reward[:, :-1] == 1].mean(), stay[reward[:, :-1] == 0].mean()
     assert after_win > after_loss + 0.1
+
+
+def test_rw_is_the_behavioural_model_and_its_choices_follow_its_values():
+    subject = make_baseline("rw", alpha=0.2, beta=4.0)
+    assert isinstance(subject, ModelSubject) and subject.model.name == "rw"
+    ds = record_session(subject, "bandit-restless", 30, seed=0)
+    q = ds.hidden.sel(unit=["q_left", "q_right"]).to_numpy().astype(float)  # (episode, step = trial, arm)
+    expected = torch.softmax(4.0 * torch.as_tensor(q), -1).numpy()
+    np.testing.assert_allclose(ds.policy.to_numpy(), expected, atol=1e-6)
+    # the values are the RW recursion on the recorded choices and rewards, from q0 = 0.5
+    chosen = ds.choice.to_numpy()[:, :-1, None] == np.arange(2)
+    target = np.where(chosen, ds.reward.to_numpy()[:, :-1, None], q[:, :-1])
+    np.testing.assert_allclose(q[:, 1:], q[:, :-1] + 0.2 * (target - q[:, :-1]), atol=1e-6)
+    np.testing.assert_allclose(q[:, 0], 0.5)
+
+
+def test_baseline_registry_holds_only_policies_without_a_likelihood():
+    assert set(BASELINES) == {"bayes-optimal", "thompson", "ucb", "random"}
+    assert not set(BASELINES) & set(MODELS)
+    assert not any(isinstance(c, type) and issubclass(c, BehaviouralModel) for c in BASELINES.values())
+    with pytest.raises(ConfigError, match="alpha"):
+        make_baseline("rw", alpha=7)
+    with pytest.raises(ConfigError, match="unknown baseline"):
+        make_baseline("nope")
+
+
+def test_baselines_and_observer_share_the_beta_counts():
+    """Thompson's recorded posterior means are the independent observer's values on its own choices."""
+    ds = record_session(make_baseline("thompson"), "bandit-fixed", 20, seed=0)
+    values = observer_values(ds, "independent").to_numpy()
+    np.testing.assert_allclose(ds.hidden.to_numpy(), values, atol=1e-6)
 
 
 def test_baseline_latents_are_recorded_as_units():

@@ -46,7 +46,9 @@ def test_train_record_figure_end_to_end(capsys, tmp_path):
     ds = load_recording(agent_nc)
     assert ds.choice.dims == ("episode", "trial") and ds.reward.dims == ("episode", "trial")
     assert ds.reward_prob.dims == ("episode", "trial", "arm") and ds.sizes["unit"] == 8
-    assert json.loads(load_recording(rw_nc).attrs["subject_config"])["alpha"] == 0.2
+    rw = load_recording(rw_nc)  # the rw behavioural model, played through ModelSubject; beta at its default
+    assert rw.attrs["subject"] == "model:rw"
+    assert json.loads(rw.attrs["subject_config"])["params"] == {"alpha": 0.2, "beta": 5.0}
 
     code, out, _ = run(capsys, "figure", "regret", str(agent_nc), str(rw_nc), "--out", str(tmp_path / "regret"))
     assert code == 0 and (tmp_path / "regret.png").stat().st_size > 10_000

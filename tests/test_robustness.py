@@ -175,7 +175,7 @@ BAD_INPUTS = {
                ("record {ck} --task bandit-fixed --seed -3 --out {d}/r.nc", "--seed: must be at least 0"),
                ("record {d}/garbage.pt --task bandit-fixed --out {d}/r.nc", "not a readable neurometarl checkpoint"),
                ("record {d}/adir --task bandit-fixed --out {d}/r.nc", "no checkpoint at"),
-               ("record rw --task bandit-fixed --param alpha=abc --out {d}/r.nc", "bad --param for baseline 'rw'"),
+               ("record rw --task bandit-fixed --param alpha=abc --out {d}/r.nc", "bad --param for model 'rw'"),
                ("record {ck} --task twostep --out {d}/r.nc", "cannot play twostep"),
                ("record {ck} --task bandit-fixed --episodes 1000000000000 --out {d}/r.nc", "GB in memory"),
                ("record random --task bandit-fixed --out {d}/adir", "is an existing folder")],

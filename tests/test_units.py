@@ -19,7 +19,7 @@ from neurometarl.models import make_baseline
 
 @pytest.fixture(scope="module")
 def rw():
-    """A real recording: Rescorla–Wagner baseline on the correlated bandit (its Q-values are the units)."""
+    """A real recording: the Rescorla–Wagner model as a subject on the correlated bandit (its Q-values are the units)."""
     return record_session(make_baseline("rw"), "bandit-correlated", 60, seed=0)
 
 
@@ -181,14 +181,15 @@ def test_fdr_matches_statsmodels_and_fraction_significant_counts():
 def test_planted_value_units_are_found_at_their_fraction(rw, fraction):
     """Units that encode value in a known fraction are found at that fraction (±5 points), and
     units with nothing planted are significant at the nominal rate."""
-    planted, coding = plant_units(rw, "value", n_units=400, fraction=fraction, effect=0.15, seed=5)
-    res = unit_regression(planted, ["value", "prev_action", "prev_reward"], period="choice")
-    bonf = fraction_significant(res, correction="bonferroni")["fraction"].sel(regressor="value")
-    fdr = fraction_significant(res, correction="fdr")["fraction"].sel(regressor="value")
+    latents = baseline_latents(rw)  # the RW model's chosen value (a model subject records no V_t)
+    planted, coding = plant_units(rw, "chosen_value", n_units=400, fraction=fraction, effect=0.15, latents=latents, seed=5)
+    res = unit_regression(planted, ["chosen_value", "prev_action", "prev_reward"], latents=latents, period="choice")
+    bonf = fraction_significant(res, correction="bonferroni")["fraction"].sel(regressor="chosen_value")
+    fdr = fraction_significant(res, correction="fdr")["fraction"].sel(regressor="chosen_value")
     assert abs(float(bonf) - fraction) <= 0.05
     assert abs(float(fdr) - fraction) <= 0.05
     # the null units: uncorrected false-positive rate near alpha = 0.05 (binomial s.d. ~0.012 here)
-    null_p = res["p_value"].sel(regressor="value").values[~coding]
+    null_p = res["p_value"].sel(regressor="chosen_value").values[~coding]
     assert abs((null_p < 0.05).mean() - 0.05) < 0.035
     # and regressors that nothing encodes are at the nominal rate over all units
     uncorrected = fraction_significant(res, correction="none")["fraction"]

@@ -1,6 +1,11 @@
 """Baselines and fittable behavioural models. Every baseline is a lab subject, and so is every
 behavioural model (``model.simulate(task)`` records it through :func:`neurometarl.lab.record_session`).
 
+``BASELINES`` holds the policies without a likelihood (``bayes-optimal``, ``thompson``, ``ucb``,
+``random``); every learner with a likelihood is a behavioural model and plays through the one adapter,
+:class:`~neurometarl.models.subject.ModelSubject`. ``make_baseline(name, **params)`` builds either:
+``make_baseline("rw", alpha=0.2)`` is the ``rw`` model (QLearning) with alpha 0.2 in every episode.
+
 ``MODELS`` maps a model name to a factory; ``make_model(name, **hyperparameters)`` builds one:
 
 =================  ======================================================================
@@ -31,6 +36,7 @@ from .bandit import BehrensLearner, QLearning
 from .bandit_baselines import BASELINES
 from .base import BehaviouralModel, Parameter
 from .bayesian import BetaBernoulli, HMMReversal, VolatilityObserver
+from .subject import ModelSubject
 from .twostep import HybridTwoStep, LatentStateTwoStep, ModelBasedTwoStep, ModelFreeTwoStep
 
 MODELS = {
@@ -57,11 +63,25 @@ __all__ = [
 ]
 
 
+# free parameters a model plays with when make_baseline is not given them (the old RW baseline's)
+DEFAULT_PARAMS = {"rw": {"alpha": 0.3, "beta": 5.0}}
+
+
 def make_baseline(name: str, **params):
-    """Build baseline subject ``name`` (``bayes-optimal``, ``thompson``, ``ucb``, ``rw``, ``random``)."""
-    if name not in BASELINES:
-        raise ConfigError(f"unknown baseline {name!r}; valid baselines: {', '.join(BASELINES)}")
-    return BASELINES[name](**params)
+    """Build lab subject ``name``: a baseline policy (``bayes-optimal``, ``thompson``, ``ucb``, ``random``)
+    with its options, or a behavioural model of :data:`MODELS` (``rw``, ...) played through
+    :class:`~neurometarl.models.subject.ModelSubject` with the same natural free parameters in every
+    episode; ``params`` are those free parameters (``rw``: alpha 0.3, beta 5.0 unless given) plus any
+    model options (``rw``: ``q0``, default 0.5)."""
+    if name in BASELINES:
+        return BASELINES[name](**params)
+    if name not in MODELS:
+        raise ConfigError(f"unknown baseline {name!r}; valid baselines: {', '.join(BASELINES)}, "
+                          f"or a behavioural model: {', '.join(MODELS)}")
+    free = set(make_model(name).param_names)
+    model = make_model(name, **{k: v for k, v in params.items() if k not in free})
+    values = {**DEFAULT_PARAMS.get(model.name, {}), **{k: v for k, v in params.items() if k in free}}
+    return ModelSubject(model, {k: v[0] for k, v in model._param_tensor(values).items()})
 
 
 def make_model(name: str, **hyperparameters) -> BehaviouralModel:

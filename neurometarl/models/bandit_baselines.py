@@ -1,5 +1,8 @@
-"""Bandit baselines as lab subjects: they play the same protocol and write the same recording as a
-trained network, with their latent variables (posterior means, Q-values) in place of units.
+"""Bandit baselines as lab subjects: policies without a likelihood (Bayes-optimal, Thompson, UCB,
+random). They play the same protocol and write the same recording as a trained network, with their
+latent variables (posterior means) in place of units. Learners with a likelihood (Rescorla-Wagner, the
+Beta-Bernoulli observer...) are behavioural models, played through :class:`~neurometarl.models.subject.ModelSubject`
+(``make_baseline("rw", alpha=0.2)``).
 
 All are batched over episodes (torch) and draw randomness only from the session's generator.
 """
@@ -14,6 +17,7 @@ import torch
 from ..errors import ConfigError
 from ..tasks import Task
 from ..tasks.bandits import BanditTask
+from .bayesian import beta_counts, beta_mean
 
 
 class BanditSubject:
@@ -34,7 +38,7 @@ class BanditSubject:
 
     def estimate(self) -> torch.Tensor:
         """Expected reward of each arm, (batch, 2)."""
-        return (self.successes + 1) / (self.successes + self.failures + 2)
+        return beta_mean(self.successes, self.failures)
 
     def choose(self) -> torch.Tensor:
         raise NotImplementedError
@@ -47,8 +51,7 @@ class BanditSubject:
     def observe(self, action, reward, info):
         chosen = torch.nn.functional.one_hot(action, 2).float()
         rpe = reward - self.estimate().gather(1, action[:, None])[:, 0]
-        self.successes += chosen * reward[:, None]
-        self.failures += chosen * (1 - reward[:, None])
+        self.successes, self.failures = beta_counts(self.successes, self.failures, chosen, reward[:, None])
         self.t += 1
         return {"rpe": rpe}
 
@@ -101,34 +104,6 @@ class UCBSubject(BanditSubject):
         return greedy(torch.where(n == 0, torch.full_like(n, np.inf), mean + bonus))
 
 
-class RescorlaWagnerSubject(BanditSubject):
-    """Rescorla–Wagner / Q-learning with a softmax policy: Q_a ← Q_a + α (r − Q_a), P(a) ∝ exp(β Q_a)."""
-
-    name = "rw"
-    unit_names = ("q_left", "q_right")
-
-    def __init__(self, alpha: float = 0.3, beta: float = 5.0, q0: float = 0.5):
-        if not 0 <= alpha <= 1 or beta < 0:
-            raise ConfigError(f"rw needs 0 <= alpha <= 1 and beta >= 0, got alpha={alpha}, beta={beta}")
-        self.alpha, self.beta, self.q0 = alpha, beta, q0
-
-    def reset(self, task, generator):
-        super().reset(task, generator)
-        self.q = torch.full((task.batch_size, 2), self.q0, device=task.device)
-
-    def estimate(self):
-        return self.q
-
-    def choose(self):
-        return torch.softmax(self.beta * self.q, dim=1)
-
-    def observe(self, action, reward, info):
-        chosen = torch.nn.functional.one_hot(action, 2).float()
-        rpe = reward - self.q.gather(1, action[:, None])[:, 0]
-        self.q = self.q + self.alpha * chosen * rpe[:, None]
-        return {"rpe": rpe}
-
-
 class BayesOptimalSubject(BanditSubject):
     """The Bayes-optimal player for the task's own prior.
 
@@ -164,7 +139,7 @@ class BayesOptimalSubject(BanditSubject):
             logw = a[:, None] * torch.log(lv) + b[:, None] * torch.log1p(-lv)
             p1 = (torch.softmax(logw, 1) * lv).sum(1)
         else:
-            p1 = (a + 1) / (a + b + 2)
+            p1 = beta_mean(a, b)
         return torch.stack([p1, 1 - p1], 1)
 
     def choose(self):
@@ -214,6 +189,5 @@ BASELINES = {
     "bayes-optimal": BayesOptimalSubject,
     "thompson": ThompsonSubject,
     "ucb": UCBSubject,
-    "rw": RescorlaWagnerSubject,
     "random": RandomSubject,
 }

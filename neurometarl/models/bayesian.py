@@ -17,6 +17,17 @@ from ..errors import ConfigError
 from .base import BehaviouralModel, positive, unit
 
 
+def beta_counts(successes, failures, chosen, won):
+    """The Beta-Bernoulli count update, shared by the observer model and the bandit baselines: the
+    chosen arm (one-hot ``chosen``, (rows, 2)) gains a success if ``won`` (0/1, (rows, 1)), else a failure."""
+    return successes + chosen * won, failures + chosen * (1 - won)
+
+
+def beta_mean(successes, failures, a0=1.0, b0=1.0):
+    """Posterior mean (s + a0) / (s + f + a0 + b0) of a Beta(a0, b0) prior after the counts."""
+    return (successes + a0) / (successes + failures + a0 + b0)
+
+
 class BetaBernoulli(BehaviouralModel):
     """Beta–Bernoulli observer: arm a's posterior mean (s_a + a0) / (n_a + a0 + b0), P(a) ∝ exp(β mean_a).
 
@@ -48,15 +59,15 @@ class BetaBernoulli(BehaviouralModel):
         return {"successes": z, "failures": z.clone()}
 
     def _mean(self, state):
-        return (state["successes"] + self.a0) / (state["successes"] + state["failures"] + self.a0 + self.b0)
+        return beta_mean(state["successes"], state["failures"], self.a0, self.b0)
 
     def _logits(self, state, p, x):
         return p["beta"][:, None] * self._mean(state)
 
     def _update(self, state, p, x):
         won = (x["reward"] > 0).to(x["choice_onehot"].dtype)[:, None]
-        return {"successes": state["successes"] + x["choice_onehot"] * won,
-                "failures": state["failures"] + x["choice_onehot"] * (1 - won)}
+        successes, failures = beta_counts(state["successes"], state["failures"], x["choice_onehot"], won)
+        return {"successes": successes, "failures": failures}
 
     def _latents(self, state, p, x):
         m = self._mean(state)

@@ -19,21 +19,26 @@ from .trials import DTYPE, _where_state
 
 class ModelSubject:
     """Plays ``model`` (a :class:`~neurometarl.models.base.BehaviouralModel`) with per-episode natural
-    parameters ``params`` (dict of (n_episodes,) tensors); consecutive ``reset`` calls (one per recorded
-    batch) take consecutive episodes' parameters."""
+    parameters ``params`` (dict of (n_episodes,) tensors; consecutive ``reset`` calls, one per recorded
+    batch, take consecutive episodes' parameters) or with one set for every episode (dict of 0-d
+    tensors, as :func:`neurometarl.models.make_baseline` builds it)."""
 
     gamma = None
 
     def __init__(self, model, params: dict[str, torch.Tensor]):
         self.model = model
         self.params = params
-        self.n_total = len(next(iter(params.values())))
+        first = next(iter(params.values()))
+        self.n_total = len(first) if first.dim() else None  # None: the same parameters in every episode
         self.offset = 0
         self.name = f"model:{model.name}"
         self.unit_names: tuple[str, ...] = ()
 
     def describe(self) -> dict:
-        return {"name": self.name, "model": self.model.name, "hyperparameters": {k: repr(v) for k, v in self.model.get_params().items()}}
+        out = {"name": self.name, "model": self.model.name, "hyperparameters": {k: repr(v) for k, v in self.model.get_params().items()}}
+        if self.n_total is None:
+            out["params"] = {k: float(v) for k, v in self.params.items()}
+        return out
 
     def reset(self, task, generator) -> None:
         names = task.action_names
@@ -41,8 +46,12 @@ class ModelSubject:
             raise ConfigError(f"{self.model.name} chooses left or right; task {task.name!r} has actions {names}")
         if self.model.kind == "twostep" and "common" not in task.latents:
             raise ConfigError(f"{self.model.name} is a two-step model; task {task.name!r} is not a two-step protocol")
+        self.model._resolve(None, task)
+        missing = [k for k in self.model.param_names if k not in self.params]
+        if missing:
+            raise ConfigError(f"{self.model.name} needs parameter(s) {missing} on task {task.name!r}")
         b = task.batch_size
-        if self.offset + b > self.n_total:
+        if self.n_total is not None and self.offset + b > self.n_total:
             raise ConfigError(f"parameters for {self.n_total} episodes, but the session asks for more")
         self.task = task
         self.left, self.right = names.index("left"), names.index("right")
@@ -51,8 +60,11 @@ class ModelSubject:
         self.last_period = task.steps_per_trial - 1
         plays_stage2 = self.model.kind == "twostep" and getattr(self.model, "stage2_", False)
         self.stage2_period = task.period_names.index("stage2") if plays_stage2 else None
-        self.p = {k: v[self.offset : self.offset + b] for k, v in self.params.items()}
-        self.offset += b
+        if self.n_total is None:
+            self.p = {k: v.expand(b) for k, v in self.params.items()}
+        else:
+            self.p = {k: v[self.offset : self.offset + b] for k, v in self.params.items()}
+            self.offset += b
         self.state = self.model._init_state(self.p, b)
         self._new_trial(b)
         self.unit_names = tuple(self.model._latents(self.state, self.p, self._context(None)).keys())
