@@ -191,7 +191,7 @@ BAD_INPUTS = {
     "decode": [("decode {d}/rec.nc --target value --folds 1", "--folds: must be at least 2"),
                ("decode {d}/empty.csv --target value", "empty")],
     "nwb": [("nwb validate {d}/x.nwb", "is not an NWB file"), ("nwb validate {d}/nothing.nwb", "no NWB file")],
-    "figure": [("figure fig1 --results {d}/res", "is not valid JSON"), ("figure regret", "needs recording files"),
+    "figure": [("figure fig1 --results {d}/res", "are unreadable"), ("figure regret", "needs recording files"),
                ("figure nosuch", "unknown experiment")],
     "experiment": [("experiment nosuch", "unknown experiment"), ("experiment fig1 --seeds 0", "--seeds: must be at least 1"),
                    ("experiment fig1 --retrain --scale 0 --out {d}/e", "scale must be in (0, 1]")],
