@@ -29,6 +29,41 @@ def rw_data():
     return true, table.drop(columns=["transition", "state2"])
 
 
+def test_pooled_fit_is_one_subject_with_every_session(rw_data):
+    """A pooled fit over subjects maximises the summed likelihood: the same optimum as the ordinary fit
+    of one subject holding all those sessions; the fitted set is used for every subject."""
+    _, table = rw_data
+    few = table[table["subject"].isin(table["subject"].unique()[:3])]
+    pooled = make_model("rw", n_starts=2, random_state=1).fit(few, pooled=True)
+    assert list(pooled.params_.index) == ["pooled"] and pooled.converged_
+    assert pooled.nll_ == pytest.approx(-pooled.loglik_per_subject(few).sum(), abs=1e-9)
+    assert pooled.n_choices_ == len(few) and pooled.n_params_ == 2
+    assert pooled.bic_ == pytest.approx(2 * pooled.nll_ + 2 * np.log(len(few)), abs=1e-12)
+    one = make_model("rw", n_starts=2).fit(few.assign(subject="all", session=few["subject"].astype(str) + few["session"].astype(str)))
+    assert one.nll_ == pytest.approx(pooled.nll_, abs=1e-6)
+    assert np.allclose(one.params_.to_numpy(), pooled.params_.to_numpy(), rtol=1e-3)
+    assert not hasattr(pooled, "subject_fits_")  # a refit drops an earlier fit's attributes
+    one.fit(few, pooled=True)
+    assert not hasattr(one, "subject_fits_") and one.nll_ == pytest.approx(pooled.nll_, abs=1e-6)
+    with pytest.raises(ConfigError, match="pooled fit is maximum likelihood"):
+        make_model("rw", method="map").fit(few, pooled=True)
+
+
+def test_with_params_and_windowed_fits(rw_data):
+    _, table = rw_data
+    given = make_model("rw").with_params({"alpha": 0.3, "beta": 4.0})
+    assert given.score(table) == pytest.approx(make_model("rw").score(table, params={"alpha": 0.3, "beta": 4.0}))
+    with pytest.raises(ConfigError, match="must lie in"):
+        make_model("rw").with_params({"alpha": 1.5, "beta": 4.0})
+    hybrid = make_model("hybrid").with_params({"alpha1": 0.5, "alpha2": 0.5, "lambda": 0.5, "beta1": 3.0, "perseveration": 0.1, "w": 0.5})
+    assert np.isfinite(hybrid.latents(recording_to_table(
+        hybrid.simulate("twostep", n_episodes=2, seed=0, n_trials=30)))["p_choose_right"]).all()
+    few = table[table["subject"].isin(table["subject"].unique()[:2])]
+    fits = make_model("rw", n_starts=1).fit_windows(few, window=20, step=40).window_fits_
+    assert fits.index.names == ["subject", "window_start"] and list(fits.columns) == ["alpha", "beta", "nll"]
+    assert len(fits) == 2 * 3 and (fits["nll"] > 0).all()
+
+
 def test_sklearn_contract(rw_data):
     true, table = rw_data
     model = make_model("rw", n_starts=2)

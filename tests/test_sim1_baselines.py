@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from neurometarl.data import recording_to_table
-from neurometarl.experiments.episode_fits import pooled_fit, with_params
+from neurometarl.experiments.episode_fits import fit_numbers
 from neurometarl.experiments.sim1 import active_table, richer_choice
 from neurometarl.models import QLearning
 from neurometarl.models.baited import BaitedObserver
@@ -37,13 +37,14 @@ def test_pooled_fit_recovers_rw_with_perseveration():
                                                  n_episodes=150, seed=3)
     table = active_table(sim, "sim")
     table["subject"] = table["session"]
-    fit = pooled_fit(QLearning(perseveration=True), table, random_state=0)
+    model = QLearning(perseveration=True, n_starts=3, random_state=0).fit(table, pooled=True)
+    fit = fit_numbers(model)
     assert fit["converged"]
     assert abs(fit["params"]["alpha"] - 0.4) < 0.12
     assert abs(fit["params"]["beta"] - 6.0) < 2.0
     assert abs(fit["params"]["kappa"] - 1.0) < 0.6
     # the fitted model's latents run on the same recording
-    q = with_params(QLearning(perseveration=True), fit["params"], sim["episode"].to_numpy()).latents(sim)["q_left"]
+    q = model.latents(sim)["q_left"]
     assert q.dims == ("episode", "trial") and np.isfinite(q.to_numpy()).all()
 
 

@@ -400,44 +400,33 @@ def sliding_window_learning_rate(data, *, window: int = 10, step: int = 1, model
 
     Parameters
     ----------
-    model : a fresh behavioural model with an ``alpha`` parameter; default
+    model : a behavioural model with an ``alpha`` parameter (a copy is fitted, with its ``n_starts`` and
+        ``max_iter``, by :meth:`~neurometarl.models.base.BehaviouralModel.fit_windows`); default
         :class:`~neurometarl.models.BehrensLearner` (RW over probability, softmax over probability ×
         shown magnitude).
+    random_state : seeds the starting points.
 
     Returns
     -------
     xarray.Dataset with ``alpha``, ``beta`` (and any other parameters) and ``nll`` on (subject,
     window_start).
     """
+    from sklearn.base import clone
+
     from ..models import BehrensLearner
-    from ..models.fitting import _multistart
-    from ..seeding import make_rng
 
-    if window < 1 or step < 1:
-        raise ConfigError(f"window and step must be >= 1, got {window}, {step}")
-    model = BehrensLearner() if model is None else model
-    if "alpha" not in [s.name for s in model.specs()]:
+    model = BehrensLearner() if model is None else clone(model)
+    if "alpha" not in model.param_names:
         raise ConfigError(f"{model.name} has no 'alpha' parameter to estimate")
-    td = model._trial_data(data)
-    model._resolve(td)
-    longest = td.n_trials
-    starts = np.arange(0, max(longest - window + 1, 1), step)
-    row_subject = np.repeat(np.arange(td.n_subjects), len(starts))
-    row_start = np.tile(starts, td.n_subjects)
-    position = np.arange(longest)[:, None]  # each column of the layout is one session from its start
-
-    def in_window(col_row, col_unit):
-        first = row_start[col_row][None, :]
-        return ((position >= first) & (position < first + window)).astype(float)
-
-    best = _multistart(model, td, row_subject, model.n_starts, make_rng(random_state), lik_mask=in_window, desc="sliding window")
-    x, fun = best.x, best.fun
-    shape = (td.n_subjects, len(starts))
+    fits = model.set_params(method="ml", random_state=random_state).fit_windows(data, window=window, step=step).window_fits_
+    subjects = list(pd.unique(fits.index.get_level_values("subject")))
+    starts = pd.unique(fits.index.get_level_values("window_start"))
+    shape = (len(subjects), len(starts))
     out = {}
-    for i, s in enumerate(model.specs()):
-        out[s.name] = (("subject", "window_start"), s.to_natural(x[:, i]).numpy().reshape(shape), {"long_name": s.long_name, "units": "1"})
-    out["nll"] = (("subject", "window_start"), fun.numpy().reshape(shape), {"long_name": "negative log-likelihood of the window's choices", "units": "nats"})
-    return xr.Dataset(out, coords={"subject": td.subjects, "window_start": starts},
+    for s in model.specs():
+        out[s.name] = (("subject", "window_start"), fits[s.name].to_numpy().reshape(shape), {"long_name": s.long_name, "units": "1"})
+    out["nll"] = (("subject", "window_start"), fits["nll"].to_numpy().reshape(shape), {"long_name": "negative log-likelihood of the window's choices", "units": "nats"})
+    return xr.Dataset(out, coords={"subject": subjects, "window_start": starts},
                       attrs={"analysis": "sliding_window_learning_rate", "window": window, "model": model.name})
 
 

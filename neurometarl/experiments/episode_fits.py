@@ -1,14 +1,8 @@
-"""Model fits that pool many short test episodes of one replica (Sims 1 and 2).
+"""Model fits over the many short test episodes of one replica (Sims 1, 2 and 4).
 
-The behavioural-model package fits one parameter set per subject, running the likelihood over the
-subject's trials in one sequence; a replica's 500 test episodes as sessions of one subject make a
-loop of ~50,000 trials. Here each episode is a row of one batched problem (a loop over the trials of
-one episode) and the rows share their parameters:
+Pooled fits (one parameter set shared by the episodes) are the estimator's
+``model.fit(table, pooled=True)``; :func:`fit_numbers` is what the experiments record of one. Here:
 
-- :func:`pooled_fit`: maximum likelihood of one parameter set over every episode of a recording or
-  trial table, with the models' own likelihood (:meth:`BehaviouralModel.loglik`) and batched L-BFGS
-  (:func:`neurometarl.models.optimize.minimize_rows`);
-- :func:`with_params`: a model whose fitted parameters are given (so ``latents``/``simulate`` work);
 - :func:`window_learning_rates`: the spec's Sim 2 (c) effective learning rate (Rescorla–Wagner over
   reward probability with a softmax over probability × shown magnitude, as
   :class:`neurometarl.models.BehrensLearner` with ``anticorrelated=True``), fitted by exact profile
@@ -21,61 +15,19 @@ one episode) and the rows share their parameters:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-import torch
 import xarray as xr
 from scipy.special import expit, log_expit
 
-from ..data.table import as_table
 from ..errors import DataError
-from ..models.base import BehaviouralModel, TrialData
-from ..models.fitting import starting_points
-from ..models.optimize import minimize_rows
-from ..seeding import make_rng
+from ..models.base import BehaviouralModel
 
 
-def pooled_fit(model: BehaviouralModel, data, *, n_starts: int = 3, random_state=0, max_iter: int = 200) -> dict:
-    """Maximum-likelihood parameters shared by every episode (session) of ``data``.
-
-    Parameters
-    ----------
-    model : a behavioural model (its ``fit`` options other than ``n_starts`` are ignored: plain ML).
-    data : a trial table (one subject per episode, e.g. ``recording_to_table(ds)``) or a recording.
-    n_starts : optimisation starts (the first at the centre of each parameter's ``init`` range).
-
-    Returns
-    -------
-    dict with ``params`` (name → natural value), ``nll`` (total negative log-likelihood),
-    ``n_choices``, ``bic`` and ``converged``.
-    """
-    table = as_table(data, model.kind)
-    td = TrialData(table, model.kind)
-    model._resolve(td)
-    n_sub = td.n_subjects
-    x0 = starting_points(model, 1, n_starts, make_rng(random_state))
-    batch = td.rows(np.tile(np.arange(n_sub), n_starts))
-
-    def objective(x: torch.Tensor) -> torch.Tensor:
-        ll = model.loglik(x.repeat_interleave(n_sub, 0), batch)
-        return -ll.reshape(x.shape[0], n_sub).sum(1)
-
-    res = minimize_rows(objective, x0, max_iter=max_iter)
-    best = int(torch.argmin(res.fun))
-    x = res.x[best : best + 1]
-    params = {name: float(v[0]) for name, v in model.natural(x).items()}
-    n_choices = int(td.n_choices.sum())
-    nll = float(res.fun[best])
-    return {"params": params, "nll": nll, "n_choices": n_choices,
-            "bic": 2 * nll + len(params) * np.log(n_choices), "converged": bool(res.converged[best])}
-
-
-def with_params(model: BehaviouralModel, params: dict, subjects) -> BehaviouralModel:
-    """Give ``model`` the fitted parameters ``params`` for every id in ``subjects`` (episodes), so
-    that :meth:`~BehaviouralModel.latents` and :meth:`~BehaviouralModel.simulate` run with them."""
-    index = pd.Index(list(subjects), name="subject")
-    model._resolve(None)
-    model.params_ = pd.DataFrame({k: np.full(len(index), float(v)) for k, v in params.items()}, index=index)
-    return model
+def fit_numbers(model: BehaviouralModel) -> dict:
+    """A pooled fit (``model.fit(data, pooled=True)``) as the experiments record it: ``params`` (name →
+    natural value), ``nll`` (total), ``n_choices``, ``bic`` and ``converged``."""
+    params = {name: float(v) for name, v in model.params_.iloc[0].items()}
+    return {"params": params, "nll": model.nll_, "n_choices": model.n_choices_, "bic": model.bic_,
+            "converged": model.converged_}
 
 
 def window_learning_rates(ds: xr.Dataset, *, window: int = 10, step: int = 2, n_alpha: int = 48,

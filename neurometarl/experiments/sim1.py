@@ -39,7 +39,7 @@ from ..lab import record_session
 from ..models import QLearning
 from ..models.baited import BaitedObserver
 from .base import Claim, Context, Experiment, mean_sem, nanmean, reference_table, register
-from .episode_fits import pooled_fit, with_params
+from .episode_fits import fit_numbers
 
 TEST_TASK = "matching-test"
 N_LAGS = 15
@@ -129,11 +129,10 @@ def analyse(ctx: Context) -> dict:
         fit_table = active_table(ds.isel(episode=slice(0, size["n_fit"])), f"seed{i}")
         fit_table["subject"] = fit_table["session"]  # episodes as rows sharing one parameter set
         options = {"n_starts": size["fit_starts"], "max_iter": size["fit_max_iter"], "random_state": i}
-        rw_fit = pooled_fit(QLearning(perseveration=True), fit_table, **options)
-        bayes_fit = pooled_fit(BaitedObserver(), fit_table, **options)
+        rw = QLearning(perseveration=True, **options).fit(fit_table, pooled=True)
+        rw_fit, bayes_fit = fit_numbers(rw), fit_numbers(BaitedObserver(**options).fit(fit_table, pooled=True))
         fits.append({"rw": rw_fit, "bayes": bayes_fit})
-        rw_model = with_params(QLearning(perseveration=True), rw_fit["params"], ds["episode"].to_numpy())
-        value_left = rw_model.latents(ds)["q_left"]
+        value_left = rw.latents(ds)["q_left"]  # the pooled parameters on every episode
         recordings = {"agent": (ds, value_left)}
         for name, model, fitted in (("rw", QLearning(perseveration=True), rw_fit), ("bayes", BaitedObserver(), bayes_fit)):
             sim = model.simulate(TEST_TASK, params={k: [v] for k, v in fitted["params"].items()}, n_episodes=size["n_test"],

@@ -41,7 +41,7 @@ from ..analysis.align import activity
 from ..lab import record_session
 from ..models import BehrensLearner, VolatilityObserver
 from .base import Claim, Context, Experiment, mean_sem, reference_table, register
-from .episode_fits import window_learning_rates, with_params
+from .episode_fits import window_learning_rates
 
 SCHEDULES = {"stable-first": "volatility-stable-first", "volatile-first": "volatility-volatile-first"}
 #: (label, schedule, phase) in the order of the paper's bars
@@ -92,8 +92,7 @@ def observer_volatility(ds: xr.Dataset) -> xr.DataArray:
     """The Bayesian observer's posterior mean volatility before each trial of ``ds`` (episode, trial),
     computed from the choices and outcomes the subject actually had (the filter does not depend on
     the observer's softmax, so any β gives the same estimate)."""
-    observer = with_params(VolatilityObserver(), {"beta": 1.0}, ds["episode"].to_numpy())
-    return observer.latents(ds)["volatility"]
+    return VolatilityObserver().with_params({"beta": 1.0}).latents(ds)["volatility"]
 
 
 def _decoding(ds: xr.Dataset, target: xr.DataArray, seed: int) -> dict:

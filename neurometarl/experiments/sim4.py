@@ -56,7 +56,7 @@ from ..models import (
 )
 from ..tasks import make_task, task_config
 from .base import Claim, Context, Experiment, reference_table, register
-from .episode_fits import pooled_fit
+from .episode_fits import fit_numbers
 
 TEST_TASK = "twostep"
 N_LAGS = 5
@@ -173,8 +173,8 @@ def analyse(ctx: Context) -> dict:
         per["agent"].append(stay_numbers(table))
         lags.append(lag_numbers(table))
         pooled = table.assign(subject=table["session"])  # episodes as rows sharing one parameter set
-        hybrid = pooled_fit(HybridTwoStep(stages="first"), pooled, **fit, random_state=i)
-        mf = pooled_fit(ModelFreeTwoStep(stages="first"), pooled, **fit, random_state=i)
+        hybrid = fit_numbers(HybridTwoStep(stages="first", **fit, random_state=i).fit(pooled, pooled=True))
+        mf = fit_numbers(ModelFreeTwoStep(stages="first", **fit, random_state=i).fit(pooled, pooled=True))
         mf_params = {**mf["params"], "lambda": 0.0}  # SARSA(0): the fitted rates, no eligibility trace
         fits.append({"hybrid": hybrid, "mf": mf})
         rpes.append(rpe_regression(ds, mf_params))

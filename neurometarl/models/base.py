@@ -33,7 +33,8 @@ from sklearn.base import BaseEstimator
 
 from ..errors import ConfigError, DataError
 from ..data.table import as_table
-from .fitting import fit_model
+from .diagnostics import problems, warn_fits
+from .fitting import fit_in_windows, fit_pooled, fit_subjects, natural_values
 from .recurrence import current_engine
 from .subject import ModelSubject
 from .trials import DTYPE, RowBatch, TrialData, TrialView, _where_state, log_softmax2  # noqa: F401 (re-exported)
@@ -306,7 +307,7 @@ class BehaviouralModel(BaseEstimator):
             config = json.loads(data.attrs["task_config"])
         return TrialData(self._table(data, **recording_options), self.kind, config)
 
-    def fit(self, data, y=None, **recording_options):
+    def fit(self, data, y=None, *, pooled: bool = False, **recording_options):
         """Fit every subject in ``data`` (trial table, recording or path); returns ``self``.
 
         Sets ``params_`` (DataFrame, subject × parameter, natural units), ``params_se_`` (delta-method
@@ -321,15 +322,100 @@ class BehaviouralModel(BaseEstimator):
 
         The starts include the optimum of every nested special case (``_nested``), so that a model
         never fits worse (ML) than a model it contains.
-        """
-        return self._fit(data, **recording_options)
 
-    def _fit(self, data, nested_fits=None, **recording_options):
-        self._check_fit_options()
-        data = self._trial_data(data, **recording_options)
-        self._resolve(data)
-        fit_model(self, data, nested_fits)
+        With ``pooled=True``: one parameter set shared by every subject of ``data`` (e.g. the episodes
+        of one agent, each its own subject), by maximum likelihood (``method='ml'`` only) from
+        ``n_starts`` starting points (the first at the centre of each parameter's ``init`` range, the
+        others uniform in it), without screening, nested starts or diagnostics. Sets ``params_`` (one
+        row, 'pooled': used for every subject of any data), ``params_unconstrained_``, ``nll_``,
+        ``n_choices_``, ``n_params_``, ``aic_``, ``bic_`` (totals) and ``converged_``.
+        """
+        return self._fit(data, pooled=pooled, **recording_options)
+
+    def _fit(self, data, nested_fits=None, pooled=False, **recording_options):
+        td = self._prepare(data, **recording_options)
+        method = getattr(self, "method", "ml")
+        if pooled:
+            if method != "ml":
+                raise ConfigError(f"a pooled fit is maximum likelihood: method must be 'ml', got {method!r}")
+            x, nll, converged = fit_pooled(self, td)
+            index = pd.Index(["pooled"], name="subject")
+            self.params_ = pd.DataFrame(natural_values(self, x), index=index, columns=self.param_names)
+            self.params_unconstrained_ = pd.DataFrame(x.numpy(), index=index, columns=self.param_names)
+            self.n_params_ = len(self.param_names)
+            self.n_choices_ = int(td.n_choices.sum())
+            self.nll_ = nll
+            self.aic_ = 2 * nll + 2 * self.n_params_
+            self.bic_ = float(2 * nll + self.n_params_ * np.log(self.n_choices_))
+            self.converged_ = converged
+            return self
+        fit = fit_subjects(self, td, nested_fits)
+        fits, names = fit.fits, self.param_names
+        self.subject_fits_ = fits
+        self.params_ = fits[names]
+        self.params_unconstrained_ = fit.unconstrained
+        self.params_se_ = pd.DataFrame(fits[[f"{k}_se" for k in names]].to_numpy(), index=fits.index, columns=names)
+        self.at_bound_ = pd.DataFrame(fits[[f"{k}_at_bound" for k in names]].to_numpy(), index=fits.index, columns=names)
+        self.prior_ = fit.prior
+        self.nll_ = float(fits["nll"].sum())
+        self.aic_ = float(fits["aic"].sum())
+        self.bic_ = float(fits["bic"].sum())
+        self.n_choices_ = int(fits["n_choices"].sum())
+        self.n_params_ = len(names) * len(fits)
+        if method == "eb":
+            self.group_mean_, self.group_sd_, self.log_evidence_ = fit.group_mean, fit.group_sd, fit.log_evidence
+            self.ibic_ = float(-2 * self.log_evidence_.sum() + 2 * len(names) * np.log(self.n_choices_))
+        self.warnings_ = problems(self, fits)
+        warn_fits(self.warnings_)
         return self
+
+    def fit_windows(self, data, *, window: int, step: int = 1, **recording_options):
+        """Fit the model by maximum likelihood in sliding windows of trials; returns ``self``.
+
+        For each subject and each window of ``window`` trials starting at session position 0,
+        ``step``, ..., only the choices at those positions of every session of the subject enter the
+        likelihood, while the model's values run over all trials from the session start (as
+        :func:`neurometarl.analysis.behaviour.sliding_window_learning_rate`). Sets ``window_fits_``:
+        DataFrame indexed by (subject, window_start), the parameters (natural units) and ``nll``.
+        """
+        if window < 1 or step < 1:
+            raise ConfigError(f"window and step must be >= 1, got {window}, {step}")
+        td = self._prepare(data, **recording_options)
+        if getattr(self, "method", "ml") != "ml":
+            raise ConfigError(f"windowed fits are maximum likelihood: method must be 'ml', got {self.method!r}")
+        starts, natural, nll = fit_in_windows(self, td, window, step)
+        index = pd.MultiIndex.from_arrays([np.repeat(np.asarray(td.subjects, dtype=object), len(starts)),
+                                           np.tile(starts, td.n_subjects)], names=["subject", "window_start"])
+        self.window_fits_ = pd.DataFrame(natural, index=index, columns=self.param_names).assign(nll=nll)
+        return self
+
+    def with_params(self, params):
+        """Give the model known parameters instead of fitting them; returns ``self``.
+
+        ``params``: natural units, a dict or Series (one set for every subject) or a DataFrame indexed
+        by subject. Sets ``params_``, so that ``predict_proba``, ``score``, ``latents`` and ``simulate``
+        run with them; data-dependent settings (two-step stages) come from the data evaluated."""
+        frame = params if isinstance(params, pd.DataFrame) else pd.DataFrame(
+            {k: np.atleast_1d(np.asarray(v, float)) for k, v in dict(params).items()}).rename_axis("subject")
+        self._param_tensor(frame)  # checks names and ranges
+        self._forget()
+        self.params_ = frame
+        self._given_params = True
+        return self
+
+    def _prepare(self, data, **recording_options) -> TrialData:
+        """Check the fit options, forget any earlier fit, and read ``data`` and its settings."""
+        self._check_fit_options()
+        self._forget()
+        td = self._trial_data(data, **recording_options)
+        self._resolve(td)
+        return td
+
+    def _forget(self):
+        """Drop the fitted attributes (trailing underscore) of an earlier ``fit``/``with_params``."""
+        for k in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, k)
+        self._given_params = False
 
     def _check_fitted(self):
         if not hasattr(self, "params_"):
@@ -340,13 +426,14 @@ class BehaviouralModel(BaseEstimator):
         log-likelihood, outputs)."""
         td = self._trial_data(data)
         table = td.table
-        if params is None:
+        if params is None and not getattr(self, "_given_params", False):
             self._check_fitted()
             if self.kind == "twostep" and self.stage2_ and not td.has_choice2:
                 raise DataError(f"{self.name} was fitted with second-stage choices but this table has no 'choice2'")
             params = self.params_
-        else:
+        else:  # given parameters: settings from this data
             self._resolve(td)
+            params = self.params_ if params is None else params
         if isinstance(params, pd.DataFrame) and all(n in params.columns for n in self.param_names) and len(params) != 1:
             unknown = [s for s in td.subjects if s not in params.index]
             if unknown:

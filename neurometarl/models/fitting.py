@@ -3,13 +3,13 @@ and model comparison. Every subject (and every random start, every fold) is a ro
 problem, solved by :func:`neurometarl.models.optimize.minimize_rows`.
 
 ``model`` arguments are :class:`~neurometarl.models.base.BehaviouralModel` instances, used through their
-methods only: :meth:`~neurometarl.models.base.BehaviouralModel.fit` calls :func:`fit_model`, so this
-module does not import :mod:`neurometarl.models.base`."""
+methods only. The estimator's fit methods call :func:`fit_subjects`, :func:`fit_pooled` and
+:func:`fit_in_windows`, which compute and return; the estimator sets its fitted attributes itself (so
+this module does not import :mod:`neurometarl.models.base`)."""
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ import xarray as xr
 from ..errors import ConfigError, DataError
 from ..progress import progress_bar
 from ..seeding import make_rng
-from .diagnostics import SAME_NLL_TOL, FitWarning, diagnose, prior_frame, prior_notes, problems, warn_fits
+from .diagnostics import SAME_NLL_TOL, diagnose, prior_frame, prior_notes, warn_fits
 from .optimize import hessian_rows, minimize_rows
 from .trials import DTYPE, TrialData
 
@@ -164,10 +164,7 @@ def _nested_starts(model, data: TrialData, nested_fits: dict | None) -> torch.Te
                 and list(done.params_.index) == list(data.subjects)):
             params = done.params_
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FitWarning)
-                fit_model(sub, data)
-            params = sub.params_
+            params = fit_subjects(sub, data).fits[sub.param_names]
         full = embed(params)
         blocks.append(np.stack([s.to_unconstrained(full[s.name].to_numpy(float)) for s in model.specs()], 1))
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE) if blocks else None
@@ -224,10 +221,30 @@ def _polish_at_bounds(model, data, row_subject, starts: Starts, *, mean=None, sd
     return starts, _flat_to_bound(model, data, row_subject, starts.x, starts.fun, mean=mean, sd=sd)
 
 
-def fit_model(model, data: TrialData, nested_fits: dict | None = None) -> None:
-    """Fit ``model`` to every subject of ``data`` and set its fitted attributes (see
-    :meth:`BehaviouralModel.fit`); warns (:class:`~neurometarl.models.diagnostics.FitWarning`) once per
-    kind of problem found by the diagnostics."""
+def natural_values(model, x: torch.Tensor) -> np.ndarray:
+    """Unconstrained (rows, n_params) → natural parameters, (rows, n_params) array."""
+    return np.stack([s.to_natural(x[:, i]).numpy() for i, s in enumerate(model.specs())], 1)
+
+
+@dataclass
+class SubjectFits:
+    """What :func:`fit_subjects` computes: ``fits`` (one row per subject: natural parameters, nll,
+    n_choices, n_params, aic, bic and the diagnostics), ``unconstrained`` (subject × parameter), the
+    ``prior`` used (MAP/EB, else ``None``); for 'eb' also the fitted ``group_mean``/``group_sd`` and
+    each subject's Laplace ``log_evidence``."""
+
+    fits: pd.DataFrame
+    unconstrained: pd.DataFrame
+    prior: pd.DataFrame | None
+    group_mean: pd.Series | None = None
+    group_sd: pd.Series | None = None
+    log_evidence: pd.Series | None = None
+
+
+def fit_subjects(model, data: TrialData, nested_fits: dict | None = None) -> SubjectFits:
+    """Fit ``model`` (its ``method``, ``n_starts``, ``max_iter``, ``random_state``) to every subject of
+    ``data``, starting also from the optima of its nested models (``nested_fits``: name → fitted model,
+    reused where fitted to the same data); see :meth:`BehaviouralModel.fit`."""
     rng = make_rng(getattr(model, "random_state", None))
     method = getattr(model, "method", "ml")
     specs = model.specs()
@@ -250,16 +267,13 @@ def fit_model(model, data: TrialData, nested_fits: dict | None = None) -> None:
     with torch.no_grad():
         ll = model.loglik(x, data.rows(subjects)).numpy()
     xn = x.numpy()
-    natural = np.stack([s.to_natural(x[:, i]).numpy() for i, s in enumerate(specs)], 1)
+    natural = natural_values(model, x)
     se_x = np.sqrt(np.diagonal(cov.numpy(), axis1=1, axis2=2))
     se = se_x * np.stack([s.jacobian(xn[:, i]) for i, s in enumerate(specs)], 1)
     index = pd.Index(data.subjects, name="subject")
     names = [s.name for s in specs]
     n = data.n_choices
-    model.params_ = pd.DataFrame(natural, index=index, columns=names)
-    model.params_unconstrained_ = pd.DataFrame(xn, index=index, columns=names)
-    model.prior_ = None if mean is None else prior_frame(model, mean, sd, method)
-    fits = model.params_.copy()
+    fits = pd.DataFrame(natural, index=index, columns=names)
     fits["nll"] = -ll
     fits["n_choices"] = n.astype(int)
     fits["n_params"] = n_par
@@ -269,24 +283,56 @@ def fit_model(model, data: TrialData, nested_fits: dict | None = None) -> None:
     diagnose(model, fits, natural=natural, flat=flat, se=se, optimizer_converged=starts.converged.numpy(),
              grad=starts.grad.numpy(), n_at_best=starts.n_at_best.numpy(), n_starts=starts.n_starts,
              pd_hessian=pd_hessian.numpy(), prior_z=prior_z)
-    model.params_se_ = pd.DataFrame(fits[[f"{k}_se" for k in names]].to_numpy(), index=index, columns=names)
-    model.at_bound_ = pd.DataFrame(fits[[f"{k}_at_bound" for k in names]].to_numpy(), index=index, columns=names)
-    model.subject_fits_ = fits
-    model.nll_ = float(fits["nll"].sum())
-    model.aic_ = float(fits["aic"].sum())
-    model.bic_ = float(fits["bic"].sum())
-    model.n_choices_ = int(n.sum())
-    model.n_params_ = n_par * n_sub
+    out = SubjectFits(fits, pd.DataFrame(xn, index=index, columns=names),
+                      None if mean is None else prior_frame(model, mean, sd, method))
     if method == "eb":
-        model.group_mean_ = pd.Series(mean, index=names, name="mean")
-        model.group_sd_ = pd.Series(sd, index=names, name="sd")
+        out.group_mean = pd.Series(mean, index=names, name="mean")
+        out.group_sd = pd.Series(sd, index=names, name="sd")
         logdet = torch.linalg.slogdet(H)[1].numpy()
         # Laplace approximation of each subject's marginal likelihood under the fitted group prior
         log_prior = -0.5 * (((xn - mean) / sd) ** 2).sum(1) - np.log(sd).sum() - 0.5 * n_par * LOG2PI
-        model.log_evidence_ = pd.Series(ll + log_prior + 0.5 * n_par * LOG2PI - 0.5 * logdet, index=index)
-        model.ibic_ = float(-2 * model.log_evidence_.sum() + 2 * n_par * np.log(n.sum()))
-    model.warnings_ = problems(model, fits)
-    warn_fits(model.warnings_)
+        out.log_evidence = pd.Series(ll + log_prior + 0.5 * n_par * LOG2PI - 0.5 * logdet, index=index)
+    return out
+
+
+def fit_pooled(model, data: TrialData) -> tuple[torch.Tensor, float, bool]:
+    """Maximum likelihood of one parameter set shared by every subject (e.g. episode) of ``data``: the
+    summed negative log-likelihood minimised from ``model.n_starts`` :func:`starting_points` (the first
+    at the centre of the ``init`` ranges; ``model.random_state``), with ``model.max_iter``. Returns the
+    best optimum (1, n_params) unconstrained, its NLL and whether it converged."""
+    n_sub, n_starts = data.n_subjects, model.n_starts
+    x0 = starting_points(model, 1, n_starts, make_rng(model.random_state))
+    batch = data.rows(np.tile(np.arange(n_sub), n_starts))
+
+    def objective(x: torch.Tensor) -> torch.Tensor:
+        ll = model.loglik(x.repeat_interleave(n_sub, 0), batch)
+        return -ll.reshape(x.shape[0], n_sub).sum(1)
+
+    res = minimize_rows(objective, x0, max_iter=model.max_iter)
+    best = int(torch.argmin(res.fun))
+    return res.x[best : best + 1], float(res.fun[best]), bool(res.converged[best])
+
+
+def fit_in_windows(model, data: TrialData, window: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximum likelihood per (subject, window): for each window of ``window`` trials starting at
+    session position 0, ``step``, ... only those positions' choices of every session of the subject
+    enter the likelihood, while the model's state runs from the session start. All (subject, window)
+    fits are rows of one batched problem (``model.n_starts``, ``model.random_state``).
+
+    Returns the window starts, the natural parameters (subject-major rows, n_params) and the NLL of
+    every row."""
+    position = np.arange(data.n_trials)[:, None]  # each column of the layout is one session from its start
+    starts = np.arange(0, max(data.n_trials - window + 1, 1), step)
+    row_subject = np.repeat(np.arange(data.n_subjects), len(starts))
+    row_start = np.tile(starts, data.n_subjects)
+
+    def in_window(col_row, col_unit):
+        first = row_start[col_row][None, :]
+        return ((position >= first) & (position < first + window)).astype(float)
+
+    best = _multistart(model, data, row_subject, model.n_starts, make_rng(model.random_state), lik_mask=in_window,
+                       desc="sliding window")
+    return starts, natural_values(model, best.x), best.fun.numpy()
 
 
 def _empirical_bayes(model, data, x, prior_mean, prior_sd, first: Starts, max_em: int = 50, tol: float = 1e-3):
