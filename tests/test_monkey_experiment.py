@@ -15,6 +15,7 @@ from neurometarl.agents import AgentSubject, TrainConfig, build_agent
 from neurometarl.data import monkey_table, validate_table
 from neurometarl.data.registry import dataset_folder
 from neurometarl.experiments import monkey, run_experiment
+from neurometarl.experiments.base import load_numbers
 from neurometarl.lab import record_session
 from neurometarl.tasks import make_task
 
@@ -40,22 +41,26 @@ def test_scorecard_measures_every_claim_and_draws_three_figures(run):
 
 def test_numbers_cover_areas_agents_and_nulls(run):
     _, out = run
-    n = json.loads((out / "numbers.json").read_text())
-    shape = (len(monkey.PERIODS), len(monkey.REGRESSORS))
-    for area in monkey.AREAS:
-        frac = np.array(n["fraction"][area])
-        assert frac.shape == shape and ((0 <= frac) & (frac <= 1)).all()
-        assert np.array(n["fraction_p_null"][area]).min() >= 1 / (1 + 4)  # the p-value's floor with 4 shifts
-        assert n["n_units"][area] > 0
-    assert np.array(n["agent_fraction_per_seed"]).shape == (2, *shape)
-    assert n["n_agent_units"] == 2 * 48 and n["n_neural_trials"] == 3 * 100
-    assert set(n["behaviour"]["baselines"]) == {"model-free", "model-based", "hybrid"}
-    w = {k: np.mean(list(b["w"].values())) for k, b in n["behaviour"]["baselines"].items()}
-    assert w["model-free"] < 0.3 and w["model-based"] > w["model-free"]  # the fits see which baseline plans
-    assert set(n["behaviour"]["monkeys"]["subjects"]) == {"Charlie", "Jacob"}
-    for area in monkey.AREAS:
-        lo, hi = n["rsa"][area]["noise_ceiling"]
-        assert np.isnan(lo) or lo <= hi
+    ds = load_numbers(out)  # numbers.nc, a labelled Dataset
+    assert not (out / "numbers.json").exists()
+    assert ds["fraction"].dims == ("population", "period", "regressor")
+    assert list(ds["population"].values) == [*monkey.AREAS, "agents", "untrained"]
+    assert ((0 <= ds["fraction"]) & (ds["fraction"] <= 1)).all()
+    assert float(ds["fraction_p_null"].min()) >= 1 / (1 + 4)  # the p-value's floor with 4 shifts
+    assert (ds["n_units"] > 0).all() and int(ds["n_units"].sel(population="agents")) == 2 * 48
+    counts = ds["fraction"] * ds["n_units"]  # each population's fraction is a count of its own units
+    assert np.allclose(counts, np.round(counts), atol=1e-9)
+    assert ds["agent_fraction_per_seed"].sizes["replica"] == 2 and ds.attrs["n_neural_trials"] == 3 * 100
+    w = ds["hybrid_param"].sel(parameter="w").groupby("group").mean()
+    assert float(w.sel(group="model-free")) < 0.3 and float(w.sel(group="model-based")) > float(w.sel(group="model-free"))
+    assert set(ds["subject"].values[ds["group"].values == "monkey"]) == {"Charlie", "Jacob"}
+    lo, hi = ds["rsa_noise_ceiling"].sel(bound="lower"), ds["rsa_noise_ceiling"].sel(bound="upper")
+    assert (np.isnan(lo) | (lo <= hi)).all()
+    assert all({"long_name", "units"} <= set(ds[v].attrs) for v in ds.data_vars)
+    # the stay distance the claim reports is the Euclidean distance of the four mean stay probabilities
+    agents = ds["stay_prob"].isel(subject=np.flatnonzero(ds["group"].values == "agents")).mean("subject")
+    pooled = ds["stay_prob"].isel(subject=np.flatnonzero(ds["group"].values == "monkeys")).squeeze("subject")
+    assert monkey.stay_distance(ds, "agents") == pytest.approx(float(np.linalg.norm((agents - pooled).values.ravel())))
 
 
 def test_monkey_table_is_the_authors_trials():

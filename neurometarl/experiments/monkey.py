@@ -29,6 +29,7 @@ Everything below runs through the same code for monkeys, agents and baselines:
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from pathlib import Path
 
@@ -39,7 +40,7 @@ import xarray as xr
 from scipy import stats
 
 from ..agents import AgentSubject, TrainConfig, build_agent
-from ..analysis.behaviour import stay_probabilities, stay_summary, twostep_lag_regression
+from ..analysis.behaviour import stay_probabilities, twostep_lag_regression
 from ..analysis.units import unit_regression
 from ..data import monkey_sessions, monkey_table, read_monkey_session, recording_to_table, validate_table
 from ..figures.style import PALETTE, save_figure, use_style
@@ -52,6 +53,8 @@ from .base import Claim, Context, Experiment, mean_sem, reference_table, registe
 
 TASK = "twostep-monkey"
 AREAS = ("ACC", "DLPFC", "Caudate", "Putamen")
+SUBJECTS = ("Charlie", "Jacob")
+BASELINES = ("model-free", "model-based", "hybrid")
 PERIODS = ("fixation", "choice1", "transition", "choice2", "outcome")
 RSA_PERIODS = ("choice1", "transition", "outcome")
 REGRESSORS = ("choice", "transition", "reward", "reward_x_transition", "reward_x_transition_x_choice",
@@ -79,7 +82,9 @@ def high_reward(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(reward=(table["reward"] >= 1.0).astype(float))
 
 
-#: the fits' warnings (parameters at a bound, lag fits that separate), kept for numbers.json
+#: the hybrid's parameters as reported
+HYBRID_PARAMS = ("alpha1", "alpha2", "lambda", "beta1", "beta2", "perseveration", "w")
+#: the fits' warnings (parameters at a bound, lag fits that separate), kept in the numbers' attrs
 FIT_NOTES: list[str] = []
 
 
@@ -92,26 +97,28 @@ def hybrid_fit(table: pd.DataFrame, n_starts: int = SIZES["fit_starts"]) -> tupl
     return model.params_, model.latents(table)
 
 
-def behaviour(table: pd.DataFrame, n_starts: int) -> dict:
-    """Stay probabilities, lag regression and hybrid parameters of every subject in ``table``."""
+def behaviour(table: pd.DataFrame, n_starts: int, group: str) -> xr.Dataset:
+    """Stay probabilities (``stay_prob``, ``stay_se`` on subject × transition × outcome; ``mb_index``,
+    ``mf_index``), Miller lag coefficients (``lag_coef`` on subject × trial_type × lag) and the fitted hybrid's
+    parameters (``hybrid_param`` on subject × parameter) of every subject in ``table``, labelled ``group``."""
     split = high_reward(table)
     stay = stay_probabilities(split)
     with warnings.catch_warnings():  # near-deterministic agents separate; 'converged' records it
         warnings.filterwarnings("ignore", message="twostep_lag_regression: the logistic fit did not converge")
         lags = twostep_lag_regression(split, n_lags=5)
     params, _ = hybrid_fit(table, n_starts)
-    subjects = [str(s) for s in stay["subject"].values]
-    return {"subjects": subjects,
-            "stay": {str(s): [float(stay["stay_prob"].sel(subject=s, transition=t, outcome=o))
-                              for t, o in (("common", "rewarded"), ("rare", "rewarded"), ("common", "unrewarded"), ("rare", "unrewarded"))]
-                     for s in stay["subject"].values},
-            "mb_index": dict(zip(subjects, stay["mb_index"].values.tolist())),
-            "mf_index": dict(zip(subjects, stay["mf_index"].values.tolist())),
-            "summary": stay_summary(stay),
-            "lag_types": [str(t) for t in lags["trial_type"].values],
-            "lag_coef": {str(s): lags["coef"].sel(subject=s).transpose("trial_type", "lag").values.tolist() for s in lags["subject"].values},
-            "w": params["w"].to_dict() if "w" in params else {},
-            "params": {str(k): {c: float(v) for c, v in row.items()} for k, row in params.iterrows()}}
+    names = [c for c in HYBRID_PARAMS if c in params.columns]
+    out = xr.Dataset({
+        "stay_prob": stay["stay_prob"].assign_attrs(long_name="P(repeat first-stage choice), outcome = high level"),
+        "stay_se": stay["se"],
+        "mb_index": stay["mb_index"], "mf_index": stay["mf_index"],
+        "lag_coef": lags["coef"].assign_attrs(long_name="Miller lag-regression coefficient (high level = rewarded)",
+                                             units="log-odds"),
+        "hybrid_param": (("subject", "parameter"), params.loc[[str(x) for x in stay["subject"].values], names].to_numpy(float),
+                         {"long_name": "Daw hybrid parameter, fitted to the subject's choices", "units": "1"}),
+    }, coords={"parameter": names})
+    return out.assign_coords(group=("subject", [group] * out.sizes["subject"],
+                                    {"long_name": "whose choices: monkey, monkeys (pooled), agents or a baseline", "units": "1"}))
 
 
 # ------------------------------------------------------------------------------------------ regressors
@@ -323,7 +330,7 @@ def _agent_block(subjects, labels, seed0: int, size: dict) -> dict:
     return {"table": joined, "neurons": neurons, "regs": regs}
 
 
-def analyse(ctx: Context) -> dict:
+def analyse(ctx: Context) -> xr.Dataset:
     """Monkeys, agents and baselines through the same analyses: behaviour (stay, lagged regressions, hybrid fit) of
     the monkeys over all sessions, of the trained agents on ``twostep-monkey`` and of the hybrid played at w = 0, 1
     and the monkeys' w; unit coding against the circular-shift null in the ``n_sessions`` sessions recording the
@@ -336,7 +343,7 @@ def analyse(ctx: Context) -> dict:
     mtable = validate_table(monkey_table(None))
     _, mlat = hybrid_fit(mtable, n_starts)
     pooled = mtable.assign(subject="monkeys", session=mtable["session"] + 100 * (mtable["subject"] == "Jacob"))
-    monkeys, monkeys_pooled = behaviour(mtable, n_starts), behaviour(pooled, n_starts)
+    monkeys, monkeys_pooled = behaviour(mtable, n_starts, "monkey"), behaviour(pooled, n_starts, "monkeys")
     sessions = monkey_sessions(None)
     sessions = sessions.assign(n_areas=sessions["areas"].str.count(",") + 1).sort_values(
         ["n_areas", "n_cells"], ascending=False, kind="stable").head(size["n_sessions"]).sort_values(["subject", "session"])
@@ -362,24 +369,17 @@ def analyse(ctx: Context) -> dict:
     untrained_subjects = [AgentSubject(build_agent(dataclasses.replace(cfg, seed=i)), cfg.gamma, name=f"untrained seed {i}")
                           for i in range(len(ctx.subjects["agent"]))]
     untrained = _agent_block(untrained_subjects, [f"untrained/seed{i}" for i in range(len(untrained_subjects))], seed + 2000, size)
-    mparams = pd.DataFrame([monkeys_pooled["params"]["monkeys"]])  # the baselines play with the monkeys' parameters
+    # the baselines play with the monkeys' (pooled) parameters
+    mparams = monkeys_pooled["hybrid_param"].to_pandas().reset_index(drop=True)
     base_tables = []
-    for name, w in (("model-free", 0.0), ("model-based", 1.0), ("hybrid", float(mparams["w"].iloc[0]))):
+    for name, w in zip(BASELINES, (0.0, 1.0, float(mparams["w"].iloc[0]))):
         params = pd.concat([mparams.assign(w=w)] * len(ctx.subjects["agent"]), ignore_index=True)
         rec = HybridTwoStep().simulate(TASK, params=params, n_episodes=size["n_test"], seed=seed + 3000)
         table = validate_table(recording_to_table(rec))
         base_tables.append(table.assign(subject=name + "/" + table["subject"].astype(str)))
 
-    behaviour_numbers = {
-        "monkeys": monkeys, "monkeys_pooled": monkeys_pooled, "agents": behaviour(trained["table"], n_starts),
-        "baselines": {name: behaviour(t, n_starts) for name, t in zip(("model-free", "model-based", "hybrid"), base_tables)},
-    }
-    agent_stay = np.array(list(behaviour_numbers["agents"]["stay"].values()))
-    monkey_stay = np.array(behaviour_numbers["monkeys_pooled"]["stay"]["monkeys"])
-    behaviour_numbers["distance_to_monkeys"] = {
-        "agents": float(np.linalg.norm(agent_stay.mean(0) - monkey_stay)),
-        **{name: float(np.linalg.norm(np.array(list(b["stay"].values())).mean(0) - monkey_stay))
-           for name, b in behaviour_numbers["baselines"].items()}}
+    behaviour_ds = xr.concat([monkeys, monkeys_pooled, behaviour(trained["table"], n_starts, "agents"),
+                              *(behaviour(t, n_starts, name) for name, t in zip(BASELINES, base_tables))], dim="subject")
 
     # unit coding: fractions per area / agent seed, with the shift null
     agent_coding = xr.concat([code_units(n, r, seed, size["n_shuffles"]) for n, r in zip(trained["neurons"], trained["regs"])], dim="unit")
@@ -388,7 +388,6 @@ def analyse(ctx: Context) -> dict:
     seeds_of = lambda c: np.array([u.split("/")[1] for u in c["unit"].values])  # noqa: E731
     frac, null = fractions(coding, "area")
     afrac = agent_coding["sig"].mean("unit")
-    anull = agent_coding["null_sig"].mean("unit")
     ufrac = untrained_coding["sig"].mean("unit")
     per_seed = agent_coding["sig"].groupby(xr.DataArray(seeds_of(agent_coding), dims="unit", name="seed")).mean("unit")
 
@@ -436,7 +435,8 @@ def analyse(ctx: Context) -> dict:
             seeds_b = rng.integers(len(agent_patterns), size=len(agent_patterns))
             agent_b = np.concatenate([agent_patterns[j] for j in seeds_b], 1)
             boots.append(rdm_similarity(rdm(agent_b), rdm(area_b)) - rdm_similarity(untrained_rdm, rdm(area_b)))
-        rsa[area] = {"agent": rdm_similarity(agent_rdm, area_rdm), "agent_per_monkey": sims,
+        rsa[area] = {"agent": rdm_similarity(agent_rdm, area_rdm),
+                     "agent_per_monkey": [dict(zip(per_monkey, sims)).get(m, float("nan")) for m in SUBJECTS],
                      "untrained": rdm_similarity(untrained_rdm, area_rdm), "noise_ceiling": [lower, upper],
                      "shuffled_null_95": float(np.percentile(shuffled, 95)),
                      "trained_minus_untrained_ci": np.percentile(boots, [2.5, 97.5]).tolist(),
@@ -453,163 +453,218 @@ def analyse(ctx: Context) -> dict:
         boots = [np.corrcoef(c[i], r[i])[0, 1] for i in (rng.integers(len(c), size=len(c)) for _ in range(1000))]
         flip[area] = {"r": float(np.corrcoef(c, r)[0, 1]), "ci": np.percentile(boots, [2.5, 97.5]).tolist(), "n_units": int(ok.sum())}
 
-    cpd_area = cpd.groupby("area").mean("unit")
-    agent_cpd = agent_coding["cpd"].mean("unit")
-    return {
-        "areas": list(AREAS), "periods": list(PERIODS), "regressors": list(REGRESSORS),
-        "n_units": {a: int((coding["area"].values == a).sum()) for a in AREAS},
-        "n_agent_units": int(agent_coding.sizes["unit"]), "n_sessions": int(len(sessions)),
-        "n_replicas": len(ctx.subjects["agent"]), "n_neural_trials": int(trained["neurons"][0].sizes["episode"] * trained["neurons"][0].sizes["trial"]),
-        "n_test_episodes": size["n_test"], "n_shuffles": size["n_shuffles"], "n_boot": n_boot, "alpha": ALPHA,
-        "behaviour": behaviour_numbers,
-        "fraction": {a: frac.sel(area=a).transpose("period", "regressor").values.tolist() for a in AREAS},
-        "fraction_null_mean": {a: null.sel(area=a).mean("shuffle").transpose("period", "regressor").values.tolist() for a in AREAS},
-        "fraction_p_null": {a: p_null(frac.sel(area=a), null.sel(area=a)).transpose("period", "regressor").values.tolist() for a in AREAS},
-        "agent_fraction": afrac.transpose("period", "regressor").values.tolist(),
-        "agent_fraction_per_seed": per_seed.transpose("seed", "period", "regressor").values.tolist(),
-        "agent_fraction_null_95": anull.quantile(0.95, "shuffle").transpose("period", "regressor").values.tolist(),
-        "agent_fraction_p_null": p_null(afrac, anull).transpose("period", "regressor").values.tolist(),
-        "untrained_fraction": ufrac.transpose("period", "regressor").values.tolist(),
-        "profile_similarity": profile, "profile_similarity_untrained": profile_untrained,
-        "profile_ci": {a: np.percentile(boot[a], [2.5, 97.5]).tolist() for a in AREAS},
-        "profile_best": best, "profile_second": second,
-        "profile_best_minus_second_ci": np.percentile(boot[best] - boot[second], [2.5, 97.5]).tolist(),
-        "rsa": rsa, "rsa_agent_rdm": rsa_agent_rdm, "rsa_periods": list(RSA_PERIODS),
-        "value_flip": flip,
-        "cpd_time": cpd["time"].values.tolist(),
-        "cpd": {a: cpd_area.sel(area=a).transpose("period", "regressor", "time").values.tolist() for a in AREAS},
-        "agent_cpd": agent_cpd.transpose("period", "regressor").values.tolist(),
-        "fit_notes": list(FIT_NOTES),
-    }
+    nets = {"agents": agent_coding, "untrained": untrained_coding}
+    # (groupby sorts the areas: select them in AREAS order before labelling by position)
+    frac = xr.concat([frac.sel(area=list(AREAS)), *(c["sig"].mean("unit").expand_dims(area=[k]) for k, c in nets.items())], dim="area")
+    null = xr.concat([null.sel(area=list(AREAS)), *(c["null_sig"].mean("unit").expand_dims(area=[k]) for k, c in nets.items())],
+                     dim="area")
+    frac, null = frac.rename(area="population"), null.rename(area="population")
+    n_units = [int((coding["area"].values == a).sum()) for a in AREAS] + [c.sizes["unit"] for c in nets.values()]
+    # condition_patterns' order: period, then choice (A, B) × transition (rare, common) × reward level (0, 1, 2)
+    labels = [f"{'AB'[k // 6]}/{('rare', 'common')[k // 3 % 2]}/reward {k % 3}@{p}" for p in RSA_PERIODS for k in range(12)]
+    frac_attrs = {"long_name": f"fraction of units coding the regressor (p < {ALPHA})", "units": "1"}
+    r_attrs = {"units": "Pearson r"}
+    pm = ("period", "regressor")
+    ds = xr.Dataset(
+        {"fraction": (("population", *pm), frac.sel(population=[*AREAS, *nets]).transpose("population", *pm).values, frac_attrs),
+         "fraction_null_mean": (("population", *pm), null.mean("shuffle").transpose("population", *pm).values,
+                                {**frac_attrs, "long_name": "fraction coding, mean of the circular-shift null"}),
+         "fraction_null_95": (("population", *pm), null.quantile(0.95, "shuffle").transpose("population", *pm).values,
+                              {**frac_attrs, "long_name": "fraction coding, 95th percentile of the circular-shift null"}),
+         "fraction_p_null": (("population", *pm), p_null(frac, null).transpose("population", *pm).values,
+                             {"long_name": "P(null fraction >= observed), circular shifts", "units": "1"}),
+         "n_units": ("population", n_units, {"long_name": "units analysed", "units": "1"}),
+         "agent_fraction_per_seed": (("replica", *pm), per_seed.transpose("seed", *pm).values, frac_attrs),
+         "profile_r": (("network", "area"), [[profile[a] for a in AREAS], [profile_untrained[a] for a in AREAS]],
+                       {"long_name": "r(network's coding profile, area's)", **r_attrs}),
+         "profile_ci": (("area", "bound"), [np.percentile(boot[a], [2.5, 97.5]) for a in AREAS],
+                        {"long_name": "95% bootstrap interval of the agents' profile r (sessions, seeds)", **r_attrs}),
+         "profile_best_minus_second_ci": ("bound", np.percentile(boot[best] - boot[second], [2.5, 97.5]),
+                                          {"long_name": f"r({best}) - r({second}), 95% bootstrap interval", **r_attrs}),
+         "rsa_r": (("network", "area"), [[rsa[a]["agent"] for a in AREAS], [rsa[a]["untrained"] for a in AREAS]],
+                   {"long_name": "RDM similarity to the area's (rsatoolbox, Pearson)", **r_attrs}),
+         "rsa_r_per_monkey": (("area", "monkey"), [rsa[a]["agent_per_monkey"] for a in AREAS],
+                              {"long_name": "agents' RDM similarity to each monkey's RDM of the area", **r_attrs}),
+         "rsa_noise_ceiling": (("area", "bound"), [rsa[a]["noise_ceiling"] for a in AREAS],
+                               {"long_name": "noise ceiling across the two monkeys (rsatoolbox)", **r_attrs}),
+         "rsa_shuffled_null_95": ("area", [rsa[a]["shuffled_null_95"] for a in AREAS],
+                                  {"long_name": "agents' RDM similarity, 95th percentile of the condition-shuffled null", **r_attrs}),
+         "rsa_trained_minus_untrained_ci": (("area", "bound"), [rsa[a]["trained_minus_untrained_ci"] for a in AREAS],
+                                            {"long_name": "trained - untrained RDM similarity, 95% bootstrap interval", **r_attrs}),
+         "rdm": (("rdm_of", "pattern", "pattern_b"), [rsa_agent_rdm] + [rsa[a]["rdm"] for a in AREAS],
+                 {"long_name": "correlation distance between condition patterns", "units": "1 - r"}),
+         "flip_r": ("area", [flip[a]["r"] for a in AREAS],
+                    {"long_name": "r(chosen-value beta on common trials, beta on rare) across units", **r_attrs}),
+         "flip_ci": (("area", "bound"), [flip[a]["ci"] for a in AREAS], {"long_name": "95% bootstrap interval over units", **r_attrs}),
+         "flip_n_units": ("area", [flip[a]["n_units"] for a in AREAS], {"long_name": "units in the flip correlation", "units": "1"}),
+         "cpd": (("area", *pm, "time"), cpd.groupby("area").mean("unit").sel(area=list(AREAS)).transpose("area", *pm, "time").values,
+                 {"long_name": "mean coefficient of partial determination, neurons", "units": "1"}),
+         "agent_cpd": (pm, agent_coding["cpd"].mean("unit").transpose(*pm).values,
+                       {"long_name": "mean coefficient of partial determination, agent units", "units": "1"}),
+         **behaviour_ds.data_vars},
+        coords={"population": list(AREAS) + list(nets), "period": list(PERIODS), "regressor": list(REGRESSORS),
+                "area": list(AREAS), "network": list(nets), "bound": ["lower", "upper"], "monkey": list(SUBJECTS),
+                "replica": np.arange(len(ctx.subjects["agent"])), "rdm_of": ["agents", *AREAS],
+                "pattern": labels, "pattern_b": labels,
+                "time": ("time", cpd["time"].values + BIN_MS / 2000, {"long_name": "bin centre from the period's event", "units": "s"}),
+                **behaviour_ds.coords},
+        attrs={"n_sessions": int(len(sessions)), "n_neural_trials": int(trained["neurons"][0].sizes["episode"] * trained["neurons"][0].sizes["trial"]),
+               "n_test_episodes": size["n_test"], "n_shuffles": size["n_shuffles"], "n_boot": n_boot, "alpha": ALPHA,
+               "profile_best": best, "profile_second": second, "fit_notes": json.dumps(FIT_NOTES)})
+    return ds
 
 
 # ---------------------------------------------------------------------------------------------- figure
 COLOURS = dict(zip(AREAS + ("agents", "untrained"), PALETTE))
+GROUPS = ("monkeys", "agents", *BASELINES)
 
 
-def plot(n: dict, out_dir: Path) -> list[Path]:
+def _short(regressor: str) -> str:
+    return regressor.replace("reward_x_transition_x_choice", "R×T×C").replace("reward_x_transition", "R×T")
+
+
+def plot_behaviour(ds: xr.Dataset, *, axes) -> None:
+    """Stay probabilities by previous transition × outcome, the lagged model-based pattern and hybrid w of the
+    pooled monkeys, the agents and the baselines (mean ± s.e.m. over a group's subjects), on three axes."""
+    by_group = {g: ds.isel(subject=np.flatnonzero(ds["group"].values == g)) for g in GROUPS}
+    cells = [("common", "rewarded"), ("rare", "rewarded"), ("common", "unrewarded"), ("rare", "unrewarded")]
+    width = 0.8 / len(GROUPS)
+    for j, (name, g) in enumerate(by_group.items()):
+        stay = np.array([[float(g["stay_prob"].sel(subject=s, transition=t, outcome=o)) for t, o in cells] for s in g["subject"].values])
+        sem = stay.std(0, ddof=1) / np.sqrt(len(stay)) if len(stay) > 1 else np.zeros(4)
+        axes[0].bar(np.arange(4) + j * width, stay.mean(0), width, yerr=sem, label=name)
+        coef = g["lag_coef"].transpose("subject", "trial_type", "lag")
+        mb = (coef.sel(trial_type="CR") - coef.sel(trial_type="CO") - coef.sel(trial_type="RR") + coef.sel(trial_type="RO")) / 4
+        axes[1].plot(coef["lag"], mb.mean("subject"), "o-", label=name, color=PALETTE[j])
+        w = g["hybrid_param"].sel(parameter="w").values
+        axes[2].scatter(np.full(len(w), j) + np.linspace(-0.15, 0.15, len(w)), w, color=PALETTE[j], s=14)
+    axes[0].set_xticks(np.arange(4) + 0.4 - width / 2, ["common\nhigh", "rare\nhigh", "common\nlow/med", "rare\nlow/med"])
+    axes[0].set_ylabel(ds["stay_prob"].attrs["long_name"].split(",")[0])
+    axes[0].set_ylim(0, 1)
+    axes[0].legend(fontsize=6, ncol=2)
+    axes[0].set_title("a  stay by previous transition × outcome")
+    axes[1].axhline(0, color="0.6", lw=0.8)
+    axes[1].set_yscale("symlog", linthresh=1.0)  # near-deterministic agents' lag-1 fits run large
+    axes[1].set_xlabel("lag (trials)")
+    axes[1].set_ylabel(f"(CR − CO − RR + RO) / 4 ({ds['lag_coef'].attrs['units']})")
+    axes[1].set_title("b  lagged regression: model-based pattern")
+    monkey_w = ds["hybrid_param"].sel(parameter="w").isel(subject=np.flatnonzero(ds["group"].values == "monkey"))
+    axes[2].scatter([0] * monkey_w.size, monkey_w, marker="x", color="k", s=20, label="each monkey")
+    axes[2].set_xticks(range(len(GROUPS)), GROUPS, rotation=20)
+    axes[2].set_ylabel("hybrid model-based weight w")
+    axes[2].set_ylim(-0.05, 1.05)
+    axes[2].legend(fontsize=6)
+    axes[2].set_title("c  hybrid fit")
+
+
+def plot_fractions(ds: xr.Dataset, period: str, *, ax=None, legend: bool = False):
+    """Fraction of units coding each regressor at ``period``: the four areas (bars, '–' the mean of their
+    circular-shift null) and the agents (hatched)."""
+    ax = ax or plt.gca()
+    x = np.arange(ds.sizes["regressor"])
+    width = 0.8 / (len(AREAS) + 1)
+    at = ds.sel(period=period)
+    for j, pop in enumerate((*AREAS, "agents")):
+        ax.bar(x + j * width, at["fraction"].sel(population=pop), width, color=COLOURS[pop], label=f"{pop} (n={int(at['n_units'].sel(population=pop))})",
+               hatch="//" if pop == "agents" else None, edgecolor="white" if pop == "agents" else None)
+        if pop != "agents":
+            ax.scatter(x + j * width, at["fraction_null_mean"].sel(population=pop), color="0.3", marker="_", s=20, zorder=3)
+    ax.set_xticks(x + 0.4, [_short(r) for r in ds["regressor"].values], rotation=60, fontsize=6)
+    ax.set_title(period)
+    return ax
+
+
+def plot_cpd(ds: xr.Dataset, period: str, *, ax=None, agent_top: float | None = None):
+    """CPD time courses (%) of reward, transition and R×T×C around ``period``'s event per area; the agents'
+    CPD at that period as markers on a right-hand axis of their own."""
+    ax = ax or plt.gca()
+    twin = ax.twinx()  # the agents' CPDs run an order of magnitude above the neurons': their own axis
+    for reg, style, marker in (("reward", "-", "o"), ("transition", "--", "s"), ("reward_x_transition_x_choice", ":", "^")):
+        for area in AREAS:
+            ax.plot(ds["time"], 100 * ds["cpd"].sel(area=area, period=period, regressor=reg), style, color=COLOURS[area], lw=1,
+                    label=area if reg == "reward" else None)
+        twin.plot([1.15], [100 * float(ds["agent_cpd"].sel(period=period, regressor=reg))], marker=marker,
+                  color=COLOURS["agents"], ls="none", label=f"agents: {_short(reg)}")
+    twin.set_ylim(0, agent_top)
+    twin.spines["right"].set_visible(True)
+    twin.tick_params(axis="y", colors=COLOURS["agents"], labelsize=6)
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.set_xlim(-1.0, 1.25)
+    ax.set_xlabel(f"time from {period} event ({ds['time'].attrs['units']})")
+    return ax, twin
+
+
+def plot_similarity(ds: xr.Dataset, *, axes) -> None:
+    """Coding-profile similarity (bootstrap intervals) and RSA similarity (noise ceilings, nulls) of the agents
+    to each area, beside the untrained network; the agents' RDM and the most similar area's, on four axes."""
+    xs = np.arange(len(AREAS))
+    colours = [COLOURS[a] for a in AREAS]
+    r, ci = ds["profile_r"].sel(network="agents"), ds["profile_ci"]
+    axes[0].bar(xs, r, color=colours)
+    axes[0].vlines(xs, ci.sel(bound="lower"), ci.sel(bound="upper"), color="k")  # the bootstrap interval
+    axes[0].scatter(xs, ds["profile_r"].sel(network="untrained"), marker="x", color="k", label="untrained network", zorder=3)
+    axes[0].set_ylabel("r(agent profile, area profile)")
+    axes[0].set_title("a  coding profiles (95% bootstrap CI)")
+    rsa = ds["rsa_r"]
+    axes[1].bar(xs, rsa.sel(network="agents"), color=colours)
+    axes[1].scatter(xs, rsa.sel(network="untrained"), marker="x", color="k", label="untrained network", zorder=3)
+    axes[1].scatter(xs, ds["rsa_shuffled_null_95"], marker="_", color="0.3", s=120, label="shuffled 95%", zorder=3)
+    for j, area in enumerate(AREAS):
+        lo, hi = ds["rsa_noise_ceiling"].sel(area=area).values
+        axes[1].fill_between([j - 0.4, j + 0.4], lo, hi, color="0.85", zorder=0, label="noise ceiling" if j == 0 else None)
+    axes[1].set_ylabel(f"RDM similarity ({rsa.attrs['units']})")
+    axes[1].set_title("b  representational similarity")
+    for ax in axes[:2]:
+        ax.set_xticks(xs, AREAS)
+        ax.legend(fontsize=6)
+    best = str(rsa.sel(network="agents").idxmax("area").values)
+    n_cond = ds.sizes["pattern"] // len(RSA_PERIODS)
+    for ax, name in ((axes[2], "agents"), (axes[3], best)):
+        im = ax.imshow(ds["rdm"].sel(rdm_of=name), cmap="viridis")
+        ax.set_title(f"RDM: {name}")
+        ticks = np.arange(len(RSA_PERIODS)) * n_cond + n_cond / 2
+        ax.set_xticks(ticks, [p[:4] for p in RSA_PERIODS])
+        ax.set_yticks(ticks, [p[:4] for p in RSA_PERIODS])
+        plt.colorbar(im, ax=ax, fraction=0.046)
+
+
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw ``monkey_twostep_behaviour`` (stay by transition × outcome, the lagged model-based pattern,
     hybrid w), ``monkey_twostep_neurons`` (coding fractions per period against the shift null, CPD time
     courses) and ``monkey_twostep_similarity`` (coding profiles, representational similarity, RDMs)."""
-    regs, periods = n["regressors"], n["periods"]
+    periods = list(ds["period"].values)
     paths = []
     with use_style():
-        # behaviour: stay bars, lag curves, w
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-        groups = {"monkeys": n["behaviour"]["monkeys_pooled"], "agents": n["behaviour"]["agents"],
-                  **{k: v for k, v in n["behaviour"]["baselines"].items()}}
-        width = 0.8 / len(groups)
-        for j, (name, b) in enumerate(groups.items()):
-            stay = np.array(list(b["stay"].values()))
-            m, s = stay.mean(0), (stay.std(0, ddof=1) / np.sqrt(len(stay)) if len(stay) > 1 else np.zeros(4))
-            axes[0].bar(np.arange(4) + j * width, m, width, yerr=s, label=name)
-        axes[0].set_xticks(np.arange(4) + 0.4 - width / 2, ["common\nhigh", "rare\nhigh", "common\nlow/med", "rare\nlow/med"])
-        axes[0].set_ylabel("P(repeat first-stage choice)")
-        axes[0].set_ylim(0, 1)
-        axes[0].legend(fontsize=6, ncol=2)
-        axes[0].set_title("a  stay by previous transition × outcome")
-        for j, (name, b) in enumerate(groups.items()):
-            coef = np.array(list(b["lag_coef"].values()))  # subject, trial_type, lag
-            mb = (coef[:, 0] - coef[:, 1] - coef[:, 2] + coef[:, 3]) / 4  # CR − CO − RR + RO: the model-based pattern
-            axes[1].plot(np.arange(1, mb.shape[1] + 1), np.nanmean(mb, 0), "o-", label=name, color=PALETTE[j])
-        axes[1].axhline(0, color="0.6", lw=0.8)
-        axes[1].set_yscale("symlog", linthresh=1.0)  # near-deterministic agents' lag-1 fits run large
-        axes[1].set_xlabel("lag (trials)")
-        axes[1].set_ylabel("(CR − CO − RR + RO) / 4")
-        axes[1].set_title("b  lagged regression: model-based pattern")
-        for j, (name, b) in enumerate(groups.items()):
-            w = np.array(list(b["w"].values()), float)
-            axes[2].scatter(np.full(len(w), j) + np.linspace(-0.15, 0.15, len(w)), w, color=PALETTE[j], s=14)
-        monkey_w = n["behaviour"]["monkeys"]["w"]
-        axes[2].scatter([0, 0], list(monkey_w.values()), marker="x", color="k", s=20, label="each monkey")
-        axes[2].set_xticks(range(len(groups)), list(groups), rotation=20)
-        axes[2].set_ylabel("hybrid model-based weight w")
-        axes[2].set_ylim(-0.05, 1.05)
-        axes[2].legend(fontsize=6)
-        axes[2].set_title("c  hybrid fit")
+        plot_behaviour(ds, axes=axes)
         fig.tight_layout()
         paths += save_figure(fig, out_dir / "monkey_twostep_behaviour")
         plt.close(fig)
 
-        # neurons: coding fractions per period, per regressor; CPD time courses
         fig, axes = plt.subplots(2, len(periods), figsize=(16, 6.8), sharey="row")
-        x = np.arange(len(regs))
-        width = 0.8 / (len(AREAS) + 1)
+        agent_top = 1.1 * 100 * float(ds["agent_cpd"].max())
         for k, period in enumerate(periods):
-            ax = axes[0, k]
-            for j, area in enumerate(AREAS):
-                ax.bar(x + j * width, np.array(n["fraction"][area])[k], width, color=COLOURS[area], label=f"{area} (n={n['n_units'][area]})")
-                ax.scatter(x + j * width, np.array(n["fraction_null_mean"][area])[k], color="0.3", marker="_", s=20, zorder=3)
-            ax.bar(x + len(AREAS) * width, np.array(n["agent_fraction"])[k], width, color=COLOURS["agents"],
-                   label=f"agents (n={n['n_agent_units']})", hatch="//", edgecolor="white")
-            ax.set_xticks(x + 0.4, [r.replace("reward_x_transition_x_choice", "R×T×C").replace("reward_x_transition", "R×T")
-                                    for r in regs], rotation=60, fontsize=6)
-            ax.set_title(period)
+            plot_fractions(ds, period, ax=axes[0, k])
+            ax, twin = plot_cpd(ds, period, ax=axes[1, k], agent_top=agent_top)
             if k == 0:
-                ax.set_ylabel(f"fraction of units with p < {n['alpha']}")
-                fig.legend(loc="upper center", ncol=5, fontsize=7, bbox_to_anchor=(0.5, 0.955), frameon=False)
-        time = np.array(n["cpd_time"]) + (n["cpd_time"][1] - n["cpd_time"][0]) / 2
-        agent_top = 1.1 * 100 * np.nanmax(np.array(n["agent_cpd"]))
-        for k, period in enumerate(periods):
-            ax = axes[1, k]
-            twin = ax.twinx()  # the agents' CPDs run an order of magnitude above the neurons': their own axis
-            for reg, style, marker in (("reward", "-", "o"), ("transition", "--", "s"), ("reward_x_transition_x_choice", ":", "^")):
-                i = regs.index(reg)
-                for area in AREAS:
-                    ax.plot(time, 100 * np.array(n["cpd"][area])[k, i], style, color=COLOURS[area], lw=1,
-                            label=f"{area}" if reg == "reward" else None)
-                twin.plot([1.15], [100 * np.array(n["agent_cpd"])[k, i]], marker=marker, color=COLOURS["agents"], ls="none",
-                          label=f"agents: {reg.replace('reward_x_transition_x_choice', 'R×T×C')}")
-            twin.set_ylim(0, agent_top)
-            twin.spines["right"].set_visible(True)
-            twin.tick_params(axis="y", colors=COLOURS["agents"], labelsize=6)
-            ax.axvline(0, color="0.6", lw=0.8)
-            ax.set_xlim(-1.0, 1.25)
-            ax.set_xlabel(f"time from {period} event (s)")
-            if k == 0:
+                axes[0, k].set_ylabel(ds["fraction"].attrs["long_name"])
+                fig.legend(*axes[0, k].get_legend_handles_labels(), loc="upper center", ncol=5, fontsize=7,
+                           bbox_to_anchor=(0.5, 0.955), frameon=False)
                 ax.set_ylabel("neurons: mean CPD (%)")
                 ax.legend(fontsize=6, title="— reward, -- transition, ··· R×T×C", title_fontsize=6, loc="upper left")
             if k == len(periods) - 1:
                 twin.set_ylabel("agents: mean CPD (%), markers", color=COLOURS["agents"])
                 twin.legend(fontsize=6, loc="upper left")
+        n_agents = int(ds["n_units"].sel(population="agents"))
         fig.suptitle(f"Monkey units (ACC, DLPFC, caudate, putamen; bars, '–' = mean of the circular-shift null) and agent units "
-                     f"({n['n_agent_units']} LSTM units, {n['n_replicas']} replicas, {n['n_neural_trials']} trials each) "
+                     f"({n_agents} LSTM units, {ds.sizes['replica']} replicas, {ds.attrs['n_neural_trials']} trials each) "
                      "through the same regressions", fontsize=10)
         fig.tight_layout(rect=(0, 0, 1, 0.93))
         paths += save_figure(fig, out_dir / "monkey_twostep_neurons")
         plt.close(fig)
 
-        # populations: profile similarity, RSA with ceilings and nulls, RDMs
         fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), gridspec_kw={"width_ratios": [1.2, 1.2, 1, 1]})
-        xs = np.arange(len(AREAS))
-        sims = [n["profile_similarity"][a] for a in AREAS]
-        ci = np.array([n["profile_ci"][a] for a in AREAS])
-        axes[0].bar(xs, sims, color=[COLOURS[a] for a in AREAS])
-        axes[0].vlines(xs, ci[:, 0], ci[:, 1], color="k")  # the bootstrap interval (it need not contain the bar's top)
-        axes[0].scatter(xs, [n["profile_similarity_untrained"][a] for a in AREAS], marker="x", color="k", label="untrained network", zorder=3)
-        axes[0].set_xticks(xs, AREAS)
-        axes[0].set_ylabel("r(agent profile, area profile)")
-        axes[0].legend(fontsize=6)
-        axes[0].set_title("a  coding profiles (95% bootstrap CI)")
-        rsa = n["rsa"]
-        axes[1].bar(xs, [rsa[a]["agent"] for a in AREAS], color=[COLOURS[a] for a in AREAS])
-        axes[1].scatter(xs, [rsa[a]["untrained"] for a in AREAS], marker="x", color="k", label="untrained network", zorder=3)
-        axes[1].scatter(xs, [rsa[a]["shuffled_null_95"] for a in AREAS], marker="_", color="0.3", s=120, label="shuffled 95%", zorder=3)
-        for j, a in enumerate(AREAS):
-            lo, hi = rsa[a]["noise_ceiling"]
-            axes[1].fill_between([j - 0.4, j + 0.4], lo, hi, color="0.85", zorder=0, label="noise ceiling" if j == 0 else None)
-        axes[1].set_xticks(xs, AREAS)
-        axes[1].set_ylabel("RDM similarity (Pearson r)")
-        axes[1].legend(fontsize=6)
-        axes[1].set_title("b  representational similarity")
-        labels = [f"{p[:4]}" for p in n["rsa_periods"]]
-        rsa_best = max(AREAS, key=lambda a: rsa[a]["agent"])
-        for ax, name, mat in ((axes[2], "agents", n["rsa_agent_rdm"]), (axes[3], rsa_best, rsa[rsa_best]["rdm"])):
-            im = ax.imshow(np.array(mat), cmap="viridis")
-            ax.set_title(f"RDM: {name}")
-            ax.set_xticks(np.arange(len(labels)) * 12 + 6, labels)
-            ax.set_yticks(np.arange(len(labels)) * 12 + 6, labels)
-            fig.colorbar(im, ax=ax, fraction=0.046)
+        plot_similarity(ds, axes=axes)
         fig.suptitle("Populations: 12 conditions (choice × transition × reward level) × 3 periods", fontsize=10)
         fig.tight_layout()
         paths += save_figure(fig, out_dir / "monkey_twostep_similarity")
@@ -618,85 +673,100 @@ def plot(n: dict, out_dir: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------- claims
-def _frac(n, group, period, reg):
-    table = n["fraction"][group] if group in n["fraction"] else n["agent_fraction"]
-    return np.array(table)[n["periods"].index(period), n["regressors"].index(reg)]
+def _frac(ds, population, period, reg) -> float:
+    return float(ds["fraction"].sel(population=population, period=period, regressor=reg))
 
 
-def _p(n, area, period, reg):
-    return np.array(n["fraction_p_null"][area])[n["periods"].index(period), n["regressors"].index(reg)]
+def _p(ds, population, period, reg) -> float:
+    return float(ds["fraction_p_null"].sel(population=population, period=period, regressor=reg))
 
 
-def _reward_all_areas(n):
-    fr = {a: _frac(n, a, "outcome", "reward") for a in AREAS}
-    ok = all(_p(n, a, "outcome", "reward") < ALPHA for a in AREAS) and max(fr, key=fr.get) == "ACC"
-    return ", ".join(f"{a} {fr[a]:.2f} (p_null {_p(n, a, 'outcome', 'reward'):.3f})" for a in AREAS), ok
+def _reward_all_areas(ds):
+    fr = {a: _frac(ds, a, "outcome", "reward") for a in AREAS}
+    ok = all(_p(ds, a, "outcome", "reward") < ALPHA for a in AREAS) and max(fr, key=fr.get) == "ACC"
+    return ", ".join(f"{a} {fr[a]:.2f} (p_null {_p(ds, a, 'outcome', 'reward'):.3f})" for a in AREAS), ok
 
 
-def _acc_rtc(n):
-    fr = {a: _frac(n, a, "outcome", "reward_x_transition_x_choice") for a in AREAS}
+def _acc_rtc(ds):
+    fr = {a: _frac(ds, a, "outcome", "reward_x_transition_x_choice") for a in AREAS}
     return ", ".join(f"{a} {fr[a]:.3f}" for a in AREAS), fr["ACC"] > fr["DLPFC"] and fr["ACC"] > fr["Putamen"]
 
 
-def _flip(n):
-    f = n["value_flip"]["Caudate"]
-    others = ", ".join(f"{a} {n['value_flip'][a]['r']:+.2f}" for a in AREAS if a != "Caudate")
-    return f"caudate r {f['r']:+.2f} [{f['ci'][0]:+.2f}, {f['ci'][1]:+.2f}], n = {f['n_units']} (others: {others})", f["ci"][1] < 0
+def _flip(ds):
+    r, ci = ds["flip_r"], ds["flip_ci"].sel(area="Caudate").values
+    others = ", ".join(f"{a} {float(r.sel(area=a)):+.2f}" for a in AREAS if a != "Caudate")
+    return (f"caudate r {float(r.sel(area='Caudate')):+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}], "
+            f"n = {int(ds['flip_n_units'].sel(area='Caudate'))} (others: {others})"), ci[1] < 0
 
 
-def _agents_mb(n):
-    b = n["behaviour"]["agents"]
-    mb = np.array(list(b["mb_index"].values()))
-    w = np.array(list(b["w"].values()), float)
+def _group(ds, group) -> xr.Dataset:
+    return ds.isel(subject=np.flatnonzero(ds["group"].values == group))
+
+
+def stay_distance(ds, group) -> float:
+    """Euclidean distance between a group's mean stay probabilities (4) and the pooled monkeys'."""
+    mean = _group(ds, group)["stay_prob"].mean("subject")
+    return float(np.sqrt(((mean - _group(ds, "monkeys")["stay_prob"].isel(subject=0)) ** 2).sum()))
+
+
+def _agents_mb(ds):
+    agents = _group(ds, "agents")
+    mb = agents["mb_index"].values
+    w = agents["hybrid_param"].sel(parameter="w").values
     m, s = mean_sem(mb)
     t = stats.ttest_1samp(mb, 0.0)
-    d = n["behaviour"]["distance_to_monkeys"]
+    d = {g: stay_distance(ds, g) for g in ("agents", *BASELINES)}
     text = (f"stay interaction {m:.2f} ± {s:.2f} (t-test p {t.pvalue:.2g}); median w {np.median(w):.2f} "
             f"[{w.min():.2f}, {w.max():.2f}]; distance to the monkeys' stay {d['agents']:.2f} "
             f"(MF {d['model-free']:.2f}, MB {d['model-based']:.2f}, hybrid {d['hybrid']:.2f})")
     return text, m > 0 and t.pvalue < ALPHA and np.median(w) > 0.5
 
 
-def _agents_encode(n):
+def _agents_encode(ds):
     parts, ok = [], True
     for reg, period in (("reward", "outcome"), ("transition", "transition"), ("reward_x_transition_x_choice", "outcome")):
-        i, k = n["regressors"].index(reg), n["periods"].index(period)
-        obs, thr = np.array(n["agent_fraction"])[k, i], np.array(n["agent_fraction_null_95"])[k, i]
+        obs = _frac(ds, "agents", period, reg)
+        thr = float(ds["fraction_null_95"].sel(population="agents", period=period, regressor=reg))
         parts.append(f"{reg}@{period} {obs:.2f} (null 95% {thr:.2f})")
         ok &= obs > thr
     return "; ".join(parts), ok
 
 
-def _profile(n):
-    best, lo_hi = n["profile_best"], n["profile_best_minus_second_ci"]
-    sims = ", ".join(f"{a} {n['profile_similarity'][a]:.2f} [{n['profile_ci'][a][0]:.2f}, {n['profile_ci'][a][1]:.2f}]" for a in AREAS)
-    text = f"{sims}; best {best}, minus {n['profile_second']} CI [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]"
+def _profile(ds):
+    best, lo_hi = ds.attrs["profile_best"], ds["profile_best_minus_second_ci"].values
+    r, ci = ds["profile_r"].sel(network="agents"), ds["profile_ci"]
+    sims = ", ".join(f"{a} {float(r.sel(area=a)):.2f} [{float(ci.sel(area=a, bound='lower')):.2f}, "
+                     f"{float(ci.sel(area=a, bound='upper')):.2f}]" for a in AREAS)
+    text = f"{sims}; best {best}, minus {ds.attrs['profile_second']} CI [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]"
     return text, best in ("ACC", "DLPFC") and lo_hi[0] > 0
 
 
-def _rsa(n):
-    best = max(AREAS, key=lambda a: n["rsa"][a]["agent"])
-    r = n["rsa"][best]
-    ci = r["trained_minus_untrained_ci"]
-    text = (f"best {best}: agent {r['agent']:.2f}, untrained {r['untrained']:.2f}, trained − untrained CI "
-            f"[{ci[0]:+.2f}, {ci[1]:+.2f}], shuffled null 95% {r['shuffled_null_95']:.2f}, noise ceiling "
-            f"[{r['noise_ceiling'][0]:.2f}, {r['noise_ceiling'][1]:.2f}]")
-    return text, ci[0] > 0 and r["agent"] > r["shuffled_null_95"]
+def _rsa(ds):
+    best = str(ds["rsa_r"].sel(network="agents").idxmax("area").values)
+    at = ds.sel(area=best)
+    ci, ceiling = at["rsa_trained_minus_untrained_ci"].values, at["rsa_noise_ceiling"].values
+    agent, untrained = float(at["rsa_r"].sel(network="agents")), float(at["rsa_r"].sel(network="untrained"))
+    text = (f"best {best}: agent {agent:.2f}, untrained {untrained:.2f}, trained − untrained CI "
+            f"[{ci[0]:+.2f}, {ci[1]:+.2f}], shuffled null 95% {float(at['rsa_shuffled_null_95']):.2f}, noise ceiling "
+            f"[{ceiling[0]:.2f}, {ceiling[1]:.2f}]")
+    return text, ci[0] > 0 and agent > float(at["rsa_shuffled_null_95"])
 
 
-def reference_tables(n) -> list[dict]:
-    """The report's reference rows: animals, humans and the paper's model beside ours."""
-    keys = ["common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded"]
-    b = n["behaviour"]
-    stay = {f"monkey {s} (Miranda et al. 2025 data)": v for s, v in b["monkeys"]["stay"].items()}
-    stay["meta-RL agent, ours (mean over seeds)"] = np.mean(list(b["agents"]["stay"].values()), 0).tolist()
-    stay.update({f"{name} baseline, monkeys' parameters": np.mean(list(v["stay"].values()), 0).tolist()
-                 for name, v in b["baselines"].items()})
+def reference_tables(ds: xr.Dataset) -> list[dict]:
+    """The report's reference rows: the monkeys' stay probabilities and coding fractions beside ours."""
+    cells = [("common", "rewarded"), ("rare", "rewarded"), ("common", "unrewarded"), ("rare", "unrewarded")]
+    keys = [f"{t}_{o}" for t, o in cells]
+
+    def stay(sub):
+        return [float(sub["stay_prob"].sel(transition=t, outcome=o).mean("subject")) for t, o in cells]
+
+    rows = {f"monkey {s} (Miranda et al. 2025 data)": stay(ds.sel(subject=[s])) for s in _group(ds, "monkey")["subject"].values}
+    rows["meta-RL agent, ours (mean over seeds)"] = stay(_group(ds, "agents"))
+    rows.update({f"{g} baseline, monkeys' parameters": stay(_group(ds, g)) for g in BASELINES})
     regs = ["reward", "transition", "reward_x_transition_x_choice", "mb_value"]
-    at = n["periods"].index("outcome")
-    frac = {f"{area} neurons": [n["fraction"][area][at][n["regressors"].index(r)] for r in regs] for area in n["areas"]}
-    frac["meta-RL agent units, ours"] = [n["agent_fraction"][at][n["regressors"].index(r)] for r in regs]
-    return [reference_table("Stay probabilities (outcome: high level vs the lower two)", keys, stay),
+    frac = {f"{a} neurons": [_frac(ds, a, "outcome", r) for r in regs] for a in AREAS}
+    frac["meta-RL agent units, ours"] = [_frac(ds, "agents", "outcome", r) for r in regs]
+    return [reference_table("Stay probabilities (outcome: high level vs the lower two)", keys, rows),
             reference_table("Fraction of units coding each regressor at outcome (p < 0.05)", regs, frac)]
 
 
