@@ -33,7 +33,7 @@ from ..tasks import make_task
 from .checkpoint import load_checkpoint, save_checkpoint, save_snapshot
 from .config import TrainConfig, build_agent
 from .evaluate import evaluate
-from .network import RecurrentAgent, State
+from .network import Agent, State
 
 
 @dataclass
@@ -42,7 +42,7 @@ class TrainResult:
     (one row per update), the frozen-weight evaluation (empty when ``eval_episodes`` is 0) and the
     output folder (``None`` when nothing was written)."""
 
-    agent: RecurrentAgent
+    agent: Agent
     config: TrainConfig
     metrics: pd.DataFrame
     evaluation: dict = field(default_factory=dict)
@@ -86,7 +86,7 @@ def collect(agent, task, carry: Carry, n_steps: int, generator: torch.Generator,
     """Step the batch ``n_steps`` steps with actions drawn from the agent's policy; without a graph unless
     ``keep_graph`` (the step-by-step learning pass learns from the graph built here)."""
     obs, info, prev_action, prev_reward, state, step = carry
-    steps = {"inputs": [], "actions": [], "rewards": [], "logits": [], "values": []}
+    steps: dict[str, list[torch.Tensor]] = {"inputs": [], "actions": [], "rewards": [], "logits": [], "values": []}
     with torch.set_grad_enabled(keep_graph):
         for _ in range(n_steps):
             x = agent.make_input(obs, prev_action, prev_reward, info["trial"])

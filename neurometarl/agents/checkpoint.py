@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import CheckpointError
 from ..io import atomic_path, write_csv, write_json
 from .config import TrainConfig, build_agent, config_from_dict
+from .network import Agent
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Checkpoint:
     requested device), training metrics, provenance, the iteration reached, the optimizer and generator
     states ``--resume`` continues from (empty in a snapshot), and the ``checkpoint.pt`` path read."""
 
-    agent: torch.nn.Module
+    agent: Agent
     config: TrainConfig
     metrics: list[dict]
     provenance: dict

@@ -12,7 +12,7 @@ import torch
 
 from ..errors import ConfigError
 from ..tasks import make_task, task_config
-from .network import ARCHITECTURES, CORES, ENCODERS, ActorCriticAgent, EncodedRecurrentAgent, RecurrentAgent
+from .network import ARCHITECTURES, CORES, ENCODERS, ActorCriticAgent, Agent, EncodedRecurrentAgent, RecurrentAgent
 
 ALGORITHMS = ("a2c", "ppo")
 LEARNING_PASSES = ("sequence", "step")
@@ -154,7 +154,7 @@ def config_from_dict(values: dict) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def build_agent(cfg: TrainConfig) -> RecurrentAgent:
+def build_agent(cfg: TrainConfig) -> Agent:
     """The network for ``cfg``'s task, initialised from ``cfg.seed`` without touching global RNG state."""
     probe = make_task(cfg.task, 1, "cpu", **cfg.task_overrides())
     with torch.random.fork_rng(devices=[]):

@@ -36,6 +36,7 @@ class AttentionCore(nn.Module):
     """
 
     kind = "attention"
+    frequencies: torch.Tensor  # a buffer (registered in __init__)
 
     def __init__(self, n_inputs: int, n_units: int, n_heads: int = 4):
         super().__init__()

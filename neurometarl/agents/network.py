@@ -74,7 +74,7 @@ class RecurrentCore(nn.Module):
 CORES = ("lstm", "gru", "rnn", "attention", "feedforward")
 
 
-def make_core(n_inputs: int, n_units: int, kind: str = "lstm") -> nn.Module:
+def make_core(n_inputs: int, n_units: int, kind: str = "lstm") -> RecurrentCore | AttentionCore | FeedForwardCore:
     """The memory core ``kind``: a recurrent cell (lstm, gru, rnn), slot-based attention memory
     (attention) or no memory (feedforward); all share :class:`RecurrentCore`'s interface."""
     if kind == "attention":
@@ -122,6 +122,7 @@ class RecurrentAgent(nn.Module):
         """Concatenate the step's input; ``prev_action`` is (batch, n_actions) one-hot (zeros at start)."""
         parts = [obs, prev_action, prev_reward[:, None]]
         if self.trial_index_input:
+            assert trial is not None, "trial_index_input needs the step's trial"
             parts.append(trial[:, None].float() / self.n_trials)
         return torch.cat(parts, 1)
 
@@ -339,6 +340,9 @@ class ActorCriticAgent(nn.Module):
         new_state = (ha_last, ca_last, hc_last, cc_last, signal[-1], torch.ones_like(has_prev))
         return self.policy_head(ha), value, new_state
 
+
+#: the networks an architecture builds (:func:`~neurometarl.agents.config.build_agent`): same interface, no common base
+Agent = RecurrentAgent | ActorCriticAgent
 
 ARCHITECTURES = ("single", "actor-critic")
 ENCODERS = ("none", "conv", "conv-fixed", "conv-contrast")

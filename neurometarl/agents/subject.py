@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from ..errors import CheckpointError
 from .checkpoint import load_checkpoint
-from .network import RecurrentAgent
+from .network import Agent
 
 
 class AgentSubject:
@@ -23,7 +23,7 @@ class AgentSubject:
     name : label written into recordings (e.g. the checkpoint path).
     """
 
-    def __init__(self, agent: RecurrentAgent, gamma: float, name: str = "agent", description: dict | None = None):
+    def __init__(self, agent: Agent, gamma: float, name: str = "agent", description: dict | None = None):
         self.agent, self.gamma, self.name = agent.eval(), gamma, name
         self.unit_names = getattr(agent, "unit_names", None) or tuple(f"unit{i:03d}" for i in range(agent.n_units))
         self._description = description or {}

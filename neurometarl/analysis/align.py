@@ -10,11 +10,14 @@ one ``(episode, trial[, period], ...)`` in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import xarray as xr
 
 from ..errors import DataError
+
+_XarrayT = TypeVar("_XarrayT", xr.DataArray, xr.Dataset)
 
 __all__ = [
     "period_names", "choice_period", "steps_per_trial", "by_trial", "at_period",
@@ -119,7 +122,7 @@ def at_period(da: xr.DataArray, ds: xr.Dataset, period: str | Sequence[str] | No
     return out.sel(period=period) if isinstance(period, str) else out
 
 
-def select_trials(da: xr.DataArray | xr.Dataset, trials) -> xr.DataArray | xr.Dataset:
+def select_trials(da: _XarrayT, trials) -> _XarrayT:
     """Keep the trials named by ``trials``: ``None`` (all), a slice of trial positions, a sequence of
     trial indices or a boolean mask over trials. Raises :class:`DataError` for an empty selection."""
     if trials is None:

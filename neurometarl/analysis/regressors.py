@@ -158,8 +158,11 @@ def regressor(ds: xr.Dataset, spec: str, *, latents: Latents = None, period: str
     match = _NAME.match(spec.strip())
     if not match:
         raise DataError(f"cannot parse regressor {spec!r}; write name, name[label] or name@period")
-    base, label, at = match["base"], match["label"], match["period"]
-    latents = dict(latents.data_vars.items()) if isinstance(latents, xr.Dataset) else dict(latents or {})
+    base: str = match["base"]  # always matches; label and period are optional
+    label: str | None = match["label"]
+    at: str | None = match["period"]
+    # xarray types variable names as Hashable; a latents Dataset's are str like every Latents key
+    latents = dict(latents.data_vars.items()) if isinstance(latents, xr.Dataset) else dict(latents or {})  # type: ignore[arg-type]
     at = at or period
     if at is not None:
         select_periods(ds, at)
@@ -180,7 +183,7 @@ def regressor(ds: xr.Dataset, spec: str, *, latents: Latents = None, period: str
         return _finish(da, ds, spec, label, da.attrs.get("long_name", base), da.attrs.get("units", "1"))
     trial_vars = [n for n in ds.data_vars if "episode" in ds[n].dims]
     raise DataError(f"regressor {base!r} is not in the recording; choose a task regressor ({', '.join(TASK_REGRESSORS)}), "
-                    f"a recording variable ({', '.join(trial_vars)}) or a latent passed in latents= "
+                    f"a recording variable ({', '.join(map(str, trial_vars))}) or a latent passed in latents= "
                     f"({', '.join(latents) or 'none given'})")
 
 

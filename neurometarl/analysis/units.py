@@ -16,6 +16,7 @@ Two ways to resolve time:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -152,6 +153,7 @@ def _shuffled(X: xr.DataArray, shuffle: str, rng: np.random.Generator, n_shuffle
 
 def _to_dataset(fit, Y: xr.DataArray, by: str, names: list[str], squeeze: bool) -> xr.Dataset:
     batch = "period" if by == "period" else "step"
+    batch_coords: dict[str, Any]
     if by == "period":
         batch_coords = {"period": Y["period"].values} if "period" in Y.dims else {"period": [Y["period"].item()]}
     else:
@@ -160,7 +162,7 @@ def _to_dataset(fit, Y: xr.DataArray, by: str, names: list[str], squeeze: bool) 
     coords = {**batch_coords, "regressor": names, "unit": Y["unit"].values}
     BRU, BU = (batch, "regressor", "unit"), (batch, "unit")
     n_b = len(batch_coords[batch])
-    data = {name: (BRU, getattr(fit, name)) for name in ("coef", "se", "t", "p_value", "cpd", "partial_r")}
+    data: dict[str, tuple[tuple[str, ...], Any]] = {name: (BRU, getattr(fit, name)) for name in ("coef", "se", "t", "p_value", "cpd", "partial_r")}
     data["r2"] = (BU, fit.r2)
     data["n_samples"] = ((batch,), np.broadcast_to(fit.n_samples, (n_b,)).astype(np.int64))
     data["df_resid"] = ((batch,), np.broadcast_to(fit.df_resid, (n_b,)).astype(np.int64))
@@ -229,11 +231,11 @@ def unit_regression(ds: xr.Dataset, regressors: Sequence[str] | Mapping[str, obj
         if n_shuffles < 0:
             raise DataError(f"n_shuffles must be >= 0, got {n_shuffles}")
         rng = make_rng(random_state)
-        null = []
+        null_fits: list[np.ndarray] = []
         for Xs in progress_bar(_shuffled(X, shuffle, rng, int(n_shuffles)), desc="shuffle null", unit="shuffle"):
             Xsb, _, mask_s = _arrays(Xs, Y.isel(unit=slice(0, 1)), by, intercept)
-            null.append(_fit(Xsb, Yb, mask_s, names, rank).t)
-        null = np.stack(null)  # (shuffle, batch, regressor, unit)
+            null_fits.append(_fit(Xsb, Yb, mask_s, names, rank).t)
+        null = np.stack(null_fits)  # (shuffle, batch, regressor, unit)
         dims = ("shuffle",) + out["coef"].dims
         null = null.reshape((len(null),) + out["coef"].shape)
         out["null_t"] = (dims, null, {"long_name": f"t statistic under the {shuffle}-shift null", "units": "1"})

@@ -266,6 +266,7 @@ def read_monkey_session(folder: str | os.PathLike | None, subject: str, session:
             events = times
         elif not all(np.array_equal(events[k], times[k], equal_nan=True) for k in events):
             raise DataError(f"dataset {DATASET!r}: {area} cell {cell}'s event log differs from its session's")
+    assert events is not None  # here is not empty: at least one cell's log was read
     trial_vars = _trial_vars(root, subject, session)
     trial_vars.update({name: (t, {"long_name": f"time of event {name} (code {code})", "units": "s"})
                        for (code, name), t in zip(EVENTS.items(), events.values())})

@@ -60,7 +60,7 @@ def window_counts(spikes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> n
 
 
 def neural_recording(spikes: Sequence[np.ndarray], events: Mapping[str, np.ndarray], periods: Periods,
-                     trial_vars: Mapping[str, tuple], units: Mapping[str, np.ndarray], unit_labels: Sequence,
+                     trial_vars: Mapping[str, tuple], units: Mapping[str, np.ndarray], unit_labels: Sequence | np.ndarray,
                      attrs: Mapping, *, bin_ms: float | None = None) -> xr.Dataset:
     """Build a neural recording from spike times and per-trial event times (all in seconds).
 
@@ -101,7 +101,7 @@ def neural_recording(spikes: Sequence[np.ndarray], events: Mapping[str, np.ndarr
     rates[0][~np.isfinite(onset.ravel())] = np.nan  # a trial without the event has no window
 
     ET, ES = ("episode", "trial"), ("episode", "step")
-    data = {"cell": ((*ES, "unit"), rates, {
+    data: dict[str, tuple[tuple[str, ...], np.ndarray, dict]] = {"cell": ((*ES, "unit"), rates, {
         "long_name": "firing rate in the period's window", "units": "spikes/s",
         "windows": json.dumps({p: list(periods[p]) for p in names})})}
     for name, (values, var_attrs) in trial_vars.items():

@@ -53,7 +53,7 @@ CODES = {"choice": "0 = left, 1 = right", "transition": "1 = common, 0 = rare", 
 
 
 #: choice codings :func:`prepare_table` converts to 0 = left, 1 = right
-CHOICE_CODINGS = {"0-1": {0: 0, 1: 1}, "1-2": {1: 0, 2: 1}, "left-right": {"left": 0, "right": 1}}
+CHOICE_CODINGS: dict[str, dict[int | str, int]] = {"0-1": {0: 0, 1: 1}, "1-2": {1: 0, 2: 1}, "left-right": {"left": 0, "right": 1}}
 
 
 def _is_missed(values: pd.Series, codes) -> pd.Series:

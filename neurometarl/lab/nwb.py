@@ -24,7 +24,9 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -84,7 +86,7 @@ def _values(da: xr.DataArray) -> dict:
             "attrs": _attrs(da.attrs)}
 
 
-def _column_labels(ds: xr.Dataset, dims: tuple[str, ...]) -> list[str]:
+def _column_labels(ds: xr.Dataset, dims: tuple[Hashable, ...]) -> list[str]:
     """Names for the flattened extra dims of a trial variable: coordinate labels joined by '_'."""
     if not dims:
         return [""]
@@ -149,12 +151,13 @@ def to_nwb(ds: xr.Dataset, path: str | os.PathLike, *, step_duration: float = 1.
     )
     network = nwbfile.create_processing_module("network", "activity of the subject's recurrent units (or a baseline's latents)")
     behavior = nwbfile.create_processing_module("behavior", "step-by-step actions, rewards, policy, value and RPE")
-    meta = {"format_version": FORMAT_VERSION, "attrs": _attrs(ds.attrs), "sizes": dict(ds.sizes),
+    meta: dict[str, Any] = {"format_version": FORMAT_VERSION, "attrs": _attrs(ds.attrs), "sizes": dict(ds.sizes),
             "coords": {name: _values(ds[name]) for name in ds.coords}, "variables": {}, "step_duration": step_duration,
             "data_var_order": list(ds.data_vars)}
 
     trial_cols, epoch_cols = {}, {}
     for name, da in ds.data_vars.items():
+        assert isinstance(name, str)  # a recording's variables are named by strings (netCDF names)
         info = {"dims": list(da.dims), "dtype": da.dtype.str, "attrs": _attrs(da.attrs)}
         if da.dtype.kind not in "biuf":
             raise DataError(f"variable {name!r} has dtype {da.dtype}; NWB export supports numeric variables only")

@@ -83,7 +83,7 @@ class Perturbation:
 
     def to_dict(self) -> dict:
         """JSON-ready form: ``kind`` plus the fields (``when`` as a dict); :func:`condition_from_dict` reverses it."""
-        fields = dataclasses.asdict(self)
+        fields = dataclasses.asdict(self)  # type: ignore[call-overload]  # every subclass is a dataclass
         return {"kind": self.kind, **fields}
 
 

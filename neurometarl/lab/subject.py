@@ -28,11 +28,21 @@ class Subject(Protocol):
     """What the lab plays: ``batch_size`` episodes in lockstep through ``reset``, ``act`` and ``observe`` (see the
     module docstring); trained networks (:class:`~neurometarl.agents.AgentSubject`) and baseline models alike."""
 
-    name: str
-    #: discount used for the lab's RPE; ``None`` when the subject reports its own RPE or has no value
-    gamma: float | None
-    #: names of the ``hidden`` entries (units or latents); empty when the subject has none
-    unit_names: tuple[str, ...]
+    # read-only members (properties), so that a subject may narrow them: e.g. a float ``gamma``, or a property
+    @property
+    def name(self) -> str:
+        """Label written into recordings."""
+        ...
+
+    @property
+    def gamma(self) -> float | None:
+        """Discount used for the lab's RPE; ``None`` when the subject reports its own RPE or has no value."""
+        ...
+
+    @property
+    def unit_names(self) -> tuple[str, ...]:
+        """Names of the ``hidden`` entries (units or latents); empty when the subject has none."""
+        ...
 
     def reset(self, task: Task, generator: torch.Generator) -> None:
         """Start ``task.batch_size`` fresh episodes of ``task``, drawing any randomness of the

@@ -30,6 +30,7 @@ latent-state       two-step planner inferring the rich state with a hazard rate
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from ..errors import ConfigError
 from .bandit import BehrensLearner, QLearning
@@ -39,7 +40,7 @@ from .bayesian import BetaBernoulli, HMMReversal, VolatilityObserver
 from .subject import ModelSubject
 from .twostep import HybridTwoStep, LatentStateTwoStep, ModelBasedTwoStep, ModelFreeTwoStep
 
-MODELS = {
+MODELS: dict[str, Callable[..., BehaviouralModel]] = {
     "rw": QLearning,
     "qlearning": QLearning,
     "rw-asymmetric": functools.partial(QLearning, asymmetric=True),

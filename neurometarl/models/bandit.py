@@ -52,13 +52,13 @@ class QLearning(BehaviouralModel):
         self.random_state = random_state
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]  # follows the enabled components; never assigned
         """``rw`` plus a suffix per enabled component, e.g. ``rw-asymmetric-lapse``."""
         flags = ("asymmetric", "forgetting", "perseveration", "lapse")
         return "-".join(["rw", *(f for f in flags if getattr(self, f))])
 
     @property
-    def description(self) -> str:
+    def description(self) -> str:  # type: ignore[override]  # follows the enabled components; never assigned
         """One line for ``neurometarl models``: the model and its free parameters (and q0 with forgetting)."""
         text = f"Rescorla-Wagner / Q-learning with softmax ({', '.join(s.name for s in self._parameter_specs())})"
         if self.forgetting:

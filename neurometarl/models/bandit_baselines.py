@@ -25,7 +25,7 @@ class BanditSubject:
 
     name = "bandit-baseline"
     gamma = None
-    unit_names = ("estimate_left", "estimate_right")
+    unit_names: tuple[str, ...] = ("estimate_left", "estimate_right")
 
     def reset(self, task: Task, generator: torch.Generator) -> None:
         if not isinstance(task, BanditTask):
@@ -160,7 +160,7 @@ def independent_dp(n_trials: int) -> tuple[list[np.ndarray], float]:
     ``value`` is the expected total reward of the optimal policy over ``n_trials``.
     """
     nxt = np.zeros((n_trials + 1,) * 3)
-    advantage = [None] * n_trials
+    advantage: list[np.ndarray] = [None] * n_trials  # type: ignore[list-item]  # placeholders, each filled by the loop below
     for t in range(n_trials - 1, -1, -1):
         n1, s1, s2 = np.ogrid[: t + 1, : t + 1, : t + 1]
         p1 = (s1 + 1) / (n1 + 2)
@@ -181,7 +181,7 @@ def correlated_greedy_expected_reward(n_trials: int) -> float:
     total = 0.0
     for t in range(n_trials):
         a = np.arange(t + 1)
-        total += np.mean((np.maximum(a, t - a) + 1) / (t + 2))
+        total += float(np.mean((np.maximum(a, t - a) + 1) / (t + 2)))
     return total / n_trials
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -137,11 +138,11 @@ class BehaviouralModel(BaseEstimator):
     def _init_state(self, p: dict[str, torch.Tensor], n_rows: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def _logits(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+    def _logits(self, state: dict, p: dict, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """(rows, 2) first-stage logits before trial ``x``."""
         raise NotImplementedError
 
-    def _policy_inputs(self, state: dict, p: dict, x: dict):
+    def _policy_inputs(self, state: dict, p: dict, x: Mapping[str, torch.Tensor]):
         """What the likelihood loop keeps from each trial to build the logits afterwards, for all trials
         at once (default: the logits themselves). Models override this with
         :meth:`_policy_logits` to move parameter products out of the loop over trials."""
@@ -155,11 +156,11 @@ class BehaviouralModel(BaseEstimator):
         """Log-probabilities of the two choices from logits (..., rows, 2)."""
         return log_softmax2(logits)
 
-    def _log_policy(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+    def _log_policy(self, state: dict, p: dict, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """(rows, 2) log-probabilities of the first-stage choice before trial ``x``."""
         return self._log_probs(self._policy_logits(self._policy_inputs(state, p, x), p), p)
 
-    def _logits2(self, state: dict, p: dict, x: dict) -> torch.Tensor:
+    def _logits2(self, state: dict, p: dict, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """(rows, 2) second-stage logits in the state reached on trial ``x`` (two-step models)."""
         raise NotImplementedError
 
@@ -170,14 +171,14 @@ class BehaviouralModel(BaseEstimator):
         skip violation trials (``batch.tensors['update']``) as the loop does."""
         return None
 
-    def _update(self, state: dict, p: dict, x: dict) -> dict:
+    def _update(self, state: dict, p: dict, x: Mapping[str, torch.Tensor]) -> dict:
         raise NotImplementedError
 
-    def _latents(self, state: dict, p: dict, x: dict) -> dict[str, torch.Tensor]:
+    def _latents(self, state: dict, p: dict, x: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per-trial quantities before the choice (values), each (rows,)."""
         raise NotImplementedError
 
-    def _prediction_errors(self, state: dict, p: dict, x: dict) -> dict[str, torch.Tensor]:
+    def _prediction_errors(self, state: dict, p: dict, x: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Per-trial prediction errors of trial ``x`` (computed from the pre-update state)."""
         raise NotImplementedError
 
@@ -270,7 +271,7 @@ class BehaviouralModel(BaseEstimator):
             stacked = {k: torch.stack([i[k] for i in inputs]) for k in inputs[0]} if isinstance(inputs[0], dict) else torch.stack(inputs)
         lp1 = self._log_probs(self._policy_logits(stacked, p), p)  # (T, columns, 2)
         ll = (lp1.gather(2, batch.choice[..., None])[..., 0] * batch.lik1).sum(0)
-        out = {"logp1": lp1}
+        out: dict[str, torch.Tensor | dict[str, torch.Tensor]] = {"logp1": lp1}
         if self.stage2_:
             lp2 = log_softmax2(torch.stack(logits2))
             ll = ll + (lp2.gather(2, batch.choice2[..., None])[..., 0] * batch.lik2).sum(0)

@@ -28,7 +28,7 @@ import xarray as xr
 
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, write_csv
-from .base import FIT_METHODS
+from .base import FIT_METHODS, BehaviouralModel
 
 
 def _import_options(args) -> dict:
@@ -83,7 +83,7 @@ def _episodes(args) -> dict:
     return {"episodes_as": args.episodes_as} if args.episodes_as else {}
 
 
-def _build(name: str, args) -> object:
+def _build(name: str, args) -> BehaviouralModel:
     from . import make_model
 
     options = {"method": args.method, "n_starts": args.n_starts, "random_state": args.seed}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -63,8 +64,14 @@ def starting_points(model, n_rows: int, n_starts: int, rng: np.random.Generator)
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE)
 
 
+class _Tolerances(TypedDict):
+    gtol: float
+    ftol: float
+    window_ftol: float
+
+
 #: stopping tests of the local optimisations (see :func:`~neurometarl.models.optimize.minimize_rows`)
-TOLERANCES = {"gtol": 1e-4, "ftol": 1e-12, "window_ftol": 1e-9}
+TOLERANCES: _Tolerances = {"gtol": 1e-4, "ftol": 1e-12, "window_ftol": 1e-9}
 
 #: candidate starting points screened per subject (one batched forward pass) before local optimisation
 N_SCREEN = 24
@@ -170,10 +177,10 @@ def _nested_starts(model, data: TrialData, nested_fits: dict | None) -> torch.Te
     return torch.as_tensor(np.concatenate(blocks), dtype=DTYPE) if blocks else None
 
 
-def _at_bounds(model, x: torch.Tensor) -> list[torch.Tensor]:
+def _at_bounds(model, x: torch.Tensor) -> list[torch.Tensor | None]:
     """For each parameter, ``x`` (rows, n_params) with that parameter moved to its nearest bound in
     unconstrained terms (``None`` for an unbounded parameter)."""
-    out = []
+    out: list[torch.Tensor | None] = []
     for i, s in enumerate(model.specs()):
         if not math.isfinite(s.lower):
             out.append(None)
@@ -284,8 +291,9 @@ def fit_subjects(model, data: TrialData, nested_fits: dict | None = None) -> Sub
              grad=starts.grad.numpy(), n_at_best=starts.n_at_best.numpy(), n_starts=starts.n_starts,
              pd_hessian=pd_hessian.numpy(), prior_z=prior_z)
     out = SubjectFits(fits, pd.DataFrame(xn, index=index, columns=names),
-                      None if mean is None else prior_frame(model, mean, sd, method))
+                      None if mean is None or sd is None else prior_frame(model, mean, sd, method))
     if method == "eb":
+        assert mean is not None and sd is not None  # the group prior _empirical_bayes fitted
         out.group_mean = pd.Series(mean, index=names, name="mean")
         out.group_sd = pd.Series(sd, index=names, name="sd")
         logdet = torch.linalg.slogdet(H)[1].numpy()
@@ -463,7 +471,8 @@ def compare_models(models: dict | list, data, *, cv_folds: int | None = None,
         for m in models.values():
             if getattr(m, "stages", "first") != "first":
                 m.set_params(stages="first")
-    rows, bic, fitted = {}, {}, {}
+    rows, bic = {}, {}
+    fitted: dict[str, Any] = {}  # name → fitted model
     notes = []
     # models that nest others fit after them and start from their optima (fitted once, here)
     order = sorted(models, key=lambda name: len(models[name]._nested()))

@@ -132,7 +132,8 @@ class RowBatch:
         self.n_trials = data.n_trials
         self.tensors = t
         self.any_skip = (~a["update"].astype(bool)).any(1).tolist()
-        self._a, self._columns = a, None
+        self._a = a
+        self._columns: dict[str, np.ndarray] | None = None
         #: per-kernel memory of the last compiled evaluation (see :func:`~neurometarl.models.compiled.compiled_loglik`)
         self.kernel_cache: dict[str, dict] = {}
 

@@ -20,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..agents import TrainConfig
 from ..errors import ConfigError
@@ -27,7 +28,7 @@ from ..tasks import TASKS
 
 #: TrainConfig fields a sweep sets itself (per run), so they cannot appear in [train] or [grid]
 PER_RUN = ("task", "seed")
-TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+TRAIN_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # every field has a default
 TEST_KEYS = {"task": None, "episodes": 200, "seed": 10_000}
 
 

@@ -13,8 +13,12 @@ import importlib
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 #: the entry-point group through which installed packages add protocols
 ENTRY_POINT_GROUP = "neurometarl.tasks"
@@ -142,7 +146,7 @@ def task_config(name: str, **overrides):
         raise ConfigError(f"bad option for task {name!r} ({err}); options are: {', '.join(fields)}") from None
 
 
-def make_task(name: str, batch_size: int, device: str = "cpu", config=None, **overrides):
+def make_task(name: str, batch_size: int, device: str | torch.device = "cpu", config=None, **overrides):
     """Build task ``name`` stepping ``batch_size`` episodes in lockstep on ``device``."""
     config = config if config is not None else task_config(name, **overrides)
     task = TASKS[name].cls(config, batch_size, device)

@@ -55,6 +55,7 @@ class BanditTask(Task):
     """Two-armed Bernoulli bandit (:class:`BanditConfig`): one step a trial, actions (left, right),
     a constant observation; ``reward_prob`` (batch, arm) in ``info``."""
 
+    config: BanditConfig
     name = "bandit"
     description = "Two-armed Bernoulli bandit"
     citation = "Wang et al. 2018 Nat Neurosci Fig. 1; Wang et al. 2016 arXiv:1611.05763"

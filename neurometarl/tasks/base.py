@@ -85,7 +85,7 @@ class Task:
     @property
     def n_trials(self) -> int:
         """Trials per episode (from the config)."""
-        return int(self.config.n_trials)
+        return int(self.config.n_trials)  # type: ignore[attr-defined]  # every task config has n_trials; TaskConfig has no fields
 
     @property
     def steps_per_trial(self) -> int:

@@ -90,7 +90,8 @@ def object_pool(mode: str, n_objects: int, n_features: int, pool_seed: int) -> n
     if mode == "abstract":
         return rng.standard_normal((n, n_features)).astype(np.float32)
     half = (GRID + 1) // 2
-    seen, images = set(), []
+    seen: set[bytes] = set()
+    images: list[np.ndarray] = []
     while len(images) < n:
         cells = rng.random((GRID, half)) < 0.5
         key = cells.tobytes()
@@ -110,6 +111,7 @@ class HarlowTask(Task):
     step, then a choice between the episode's two objects, placed left or right at random each
     trial; ``obs_shape`` gives the screen's shape in pixel mode."""
 
+    config: HarlowConfig
     name = "harlow"
     description = "Harlow learning-set task: two new objects per episode, one rewarded, 6 trials"
     citation = "Harlow 1949 Psychol Rev; Wang et al. 2018 Nat Neurosci Fig. 6 (Sim 5)"

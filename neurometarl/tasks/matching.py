@@ -122,6 +122,7 @@ class MatchingTask(Task):
     choice each trial, actions (centre, left, right), episodes of random length padded to
     ``n_trials`` (``active`` marks the real trials)."""
 
+    config: MatchingConfig
     name = "matching"
     description = "Baited two-armed matching task with fixation (Lau & Glimcher 2005)"
     citation = "Lau & Glimcher 2005 J Exp Anal Behav; Tsutsui et al. 2016 Nat Commun; Wang et al. 2018 Nat Neurosci Fig. 2"

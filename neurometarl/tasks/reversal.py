@@ -75,6 +75,7 @@ class ReversalTask(Task):
     (fixation, cue, response, outcome), one of two cues rewarded per episode, the assignment
     reversing uncued at episode starts; a stream of episodes when ``n_trials`` spans several."""
 
+    config: ReversalConfig
     name = "reversal"
     description = "Cue-reversal task: fixation, cue A/B, matching response, outcome; one cue pays, uncued reversals"
     citation = "Bromberg-Martin et al. 2010 Neuron; Wang et al. 2018 Nat Neurosci Fig. 4"

@@ -61,6 +61,7 @@ class RiskTask(Task):
     """The risk task (:class:`RiskConfig`, see the module docstring): fixation then choice each trial,
     the risky side and its payoff probability drawn per episode, forced pulls before free choices."""
 
+    config: RiskConfig
     name = "risk"
     description = "Stopper risk task: safe arm 1, risky arm 4 with p per episode; forced then free pulls"
     citation = "Stopper et al. 2014 Neuron; Wang et al. 2018 Nat Neurosci Fig. 7 (Sim 6)"

@@ -27,6 +27,7 @@ choice) and ``valid_actions`` (batch, 3) for the step about to be taken.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -96,6 +97,7 @@ class TwoStepTask(Task):
     (fixation, first-stage choice leading to S1 or S2 by a common or rare transition, second-stage
     response) under the 'switch', 'blocks' or 'drift' reward schedule."""
 
+    config: TwoStepConfig
     name = "twostep"
     description = "Two-step task: fixation, first-stage choice, probabilistic transition, second-stage response"
     citation = "Daw et al. 2011 Neuron; Miller et al. 2017 Nat Neurosci; Wang et al. 2018 Nat Neurosci Fig. 5"
@@ -107,11 +109,11 @@ class TwoStepTask(Task):
         "common": Variable((), "the trial's transition is common (1) or rare (0)", "1"),
     }
     latent_coords = {"state": ("S1", "S2")}
-    cue_names = ("fixation", "choice", "S1", "S2", "blank")
+    cue_names: ClassVar[tuple[str, ...]] = ("fixation", "choice", "S1", "S2", "blank")
     #: whether the second stage is a choice between two options (Daw et al. 2011's four arms)
     stage2_choice = False
     #: the reward schedules this class runs
-    schedules = ("switch", "blocks", "drift")
+    schedules: ClassVar[tuple[str, ...]] = ("switch", "blocks", "drift")
 
     def __init__(self, config, batch_size, device="cpu"):
         if config.reward_schedule not in self.schedules:
@@ -307,6 +309,7 @@ class MonkeyTwoStepTask(TwoStepChoiceTask):
     choice is not the subject's: the trial table's ``forced``).
     """
 
+    config: MonkeyTwoStepConfig
     name = "twostep-monkey"
     description = "Monkey two-step (Miranda et al. 2025): 70/30 transitions, four second-stage options paying 0/0.5/1 by level"
     citation = "Miranda et al. 2025 eLife 14:RP106032"

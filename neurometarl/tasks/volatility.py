@@ -94,6 +94,7 @@ class VolatilityTask(Task):
     actions (left, right), both arms' magnitudes shown before each choice, anticorrelated reward
     probabilities from the training generator or a test schedule."""
 
+    config: VolatilityConfig
     name = "volatility"
     description = "Two-armed task with shown magnitudes and volatile anticorrelated probabilities (Behrens 2007)"
     citation = "Behrens et al. 2007 Nat Neurosci; Wang et al. 2018 Nat Neurosci Fig. 3"
