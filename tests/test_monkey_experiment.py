@@ -4,7 +4,6 @@ populations (profiles, rsatoolbox RDMs) → figures and scorecard. Reads the mon
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
