@@ -107,7 +107,7 @@ def format_value(value) -> str:
     if isinstance(value, (int, np.integer)):
         return str(value)
     if isinstance(value, (float, np.floating)):
-        return "nan" if np.isnan(value) else f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+        return "nan" if np.isnan(value) else f"{value:.3g}" if abs(float(value)) < 1000 else f"{value:.0f}"
     if isinstance(value, str):
         return value
     if isinstance(value, dict):

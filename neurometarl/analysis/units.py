@@ -45,7 +45,7 @@ _VAR_ATTRS = {
 }
 
 
-def design(ds: xr.Dataset, regressors, *, var: str = "hidden", period=None, by: str = "period", trials=None,
+def design(ds: xr.Dataset, regressors, *, var: str | xr.DataArray = "hidden", period=None, by: str = "period", trials=None,
            latents: Latents = None, regressor_period: str | None = None) -> tuple[xr.DataArray, xr.DataArray]:
     """The aligned regressors and activity the unit analyses fit.
 
@@ -178,7 +178,7 @@ def _to_dataset(fit, Y: xr.DataArray, by: str, names: list[str], squeeze: bool) 
     return out
 
 
-def unit_regression(ds: xr.Dataset, regressors: Sequence[str] | Mapping[str, object], *, var: str = "hidden",
+def unit_regression(ds: xr.Dataset, regressors: Sequence[str] | Mapping[str, object], *, var: str | xr.DataArray = "hidden",
                     period: str | Sequence[str] | None = None, by: str = "period", trials=None,
                     latents: Latents = None, regressor_period: str | None = None, intercept: bool = True,
                     rank: bool = False, n_shuffles: int = 0, shuffle: str = "episode",

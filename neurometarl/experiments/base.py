@@ -38,7 +38,7 @@ class Claim:
     statement: str
     paper: str
     threshold: str
-    check: Callable[[dict], tuple[Any, bool]]
+    check: Callable[[Any], tuple[Any, bool]]
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,9 @@ class Experiment:
     #: ``numbers.nc``; ``long_name``/``units`` on every variable) or, for experiments not yet typed, a dict
     #: (``numbers.json``)
     analyse: Callable[["Context"], "xr.Dataset | dict"]
-    #: ``plot(numbers, out_dir)`` draws the figure from the numbers alone; returns the files written
-    plot: Callable[["xr.Dataset | dict", Path], list[Path]]
+    #: ``plot(numbers, out_dir)`` draws the figure from the numbers alone (the type ``analyse`` returns);
+    #: returns the files written
+    plot: Callable[[Any, Path], list[Path]]
     claims: tuple[Claim, ...] = ()
     n_seeds: int = 8
     description: str = ""
@@ -125,11 +126,11 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
     ``scale`` multiplies the training episodes (for quick tests of the pipeline).
     """
     paths: dict[str, list[Path]] = {}
-    shipped_root = None if retrain else checkpoints_dir()
+    shipped_root = None if retrain else checkpoints_dir()  # (retraining needs no shipped folder)
     for variant, cfg in exp.train.items():
         paths[variant] = []
         for seed in range(n_seeds):
-            if not retrain:
+            if shipped_root is not None:
                 shipped = checkpoint_dir(shipped_root, exp.name, variant, seed)
                 if variant in exp.reuse:  # another experiment's shipped agents, trained with the same config
                     shipped = shipped_root / exp.reuse[variant] / f"seed{seed}"

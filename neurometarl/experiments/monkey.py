@@ -205,7 +205,7 @@ def code_units(nds: xr.Dataset, regs: dict, seed: int, n_shuffles: int = SIZES["
                                                                                   + str(nds.attrs.get("session", "")) ] * nds.sizes["unit"]))
 
 
-def value_flip(nds: xr.Dataset, regs: dict) -> xr.Dataset:
+def value_flip(nds: xr.Dataset, regs: dict) -> xr.DataArray:
     """Chosen-value coefficients at the transition, fitted separately on common and rare trials (chosen and
     unchosen hybrid values as regressors): ``coef`` on (transition_kind, unit)."""
     cell, regs = _usable(nds, regs)
@@ -298,7 +298,10 @@ def rdm_similarity(a, b) -> float:
     import rsatoolbox
 
     pair = _aligned(a, b)
-    return float("nan") if pair is None else float(rsatoolbox.rdm.compare(*pair, method="corr")[0, 0])
+    if pair is None:
+        return float("nan")
+    first, second = pair
+    return float(rsatoolbox.rdm.compare(first, second, method="corr")[0, 0])
 
 
 def noise_ceiling(rdms: list) -> tuple[float, float]:
@@ -347,21 +350,24 @@ def analyse(ctx: Context) -> xr.Dataset:
     sessions = monkey_sessions(None)
     sessions = sessions.assign(n_areas=sessions["areas"].str.count(",") + 1).sort_values(
         ["n_areas", "n_cells"], ascending=False, kind="stable").head(size["n_sessions"]).sort_values(["subject", "session"])
-    coding, flips, cpds, patterns = [], [], [], {}
+    coding_parts: list[xr.Dataset] = []
+    flip_parts: list[xr.DataArray] = []
+    cpd_parts: list[xr.DataArray] = []
+    patterns: dict[tuple[str, str], list] = {}
     for row in progress_bar(list(sessions.itertuples()), desc="monkey sessions", unit="session"):
         nds = read_monkey_session(None, row.subject, row.session, bin_ms=BIN_MS)
         keep = (mtable["subject"] == row.subject) & (mtable["session"] == row.session)
         regs = session_regressors(mtable.loc[keep], mlat.loc[keep], 1)
-        coding.append(code_units(nds, regs, seed, size["n_shuffles"]))
-        flips.append(value_flip(nds, regs))
-        cpds.append(cpd_time_course(nds, regs))
+        coding_parts.append(code_units(nds, regs, seed, size["n_shuffles"]))
+        flip_parts.append(value_flip(nds, regs))
+        cpd_parts.append(cpd_time_course(nds, regs))
         for area in AREAS:
             if (nds["area"].values == area).any():
                 sub = nds.isel(unit=np.flatnonzero(nds["area"].values == area))
                 patterns.setdefault((area, row.subject), []).append((sub, regs))
-    coding = xr.concat(coding, dim="unit")
-    flips = xr.concat(flips, dim="unit")
-    cpd = xr.concat(cpds, dim="unit")
+    coding = xr.concat(coding_parts, dim="unit")
+    flips = xr.concat(flip_parts, dim="unit")
+    cpd = xr.concat(cpd_parts, dim="unit")
 
     # agents (trained and untrained, same architecture) and baselines on the monkeys' protocol
     trained = _agent_block(ctx.subjects["agent"], [f"agent/seed{i}" for i in range(len(ctx.subjects["agent"]))], seed + 1000, size)
@@ -370,7 +376,7 @@ def analyse(ctx: Context) -> xr.Dataset:
                           for i in range(len(ctx.subjects["agent"]))]
     untrained = _agent_block(untrained_subjects, [f"untrained/seed{i}" for i in range(len(untrained_subjects))], seed + 2000, size)
     # the baselines play with the monkeys' (pooled) parameters
-    mparams = monkeys_pooled["hybrid_param"].to_pandas().reset_index(drop=True)
+    mparams = pd.DataFrame(monkeys_pooled["hybrid_param"].values, columns=monkeys_pooled["parameter"].values)
     base_tables = []
     for name, w in zip(BASELINES, (0.0, 1.0, float(mparams["w"].iloc[0]))):
         params = pd.concat([mparams.assign(w=w)] * len(ctx.subjects["agent"]), ignore_index=True)
@@ -399,15 +405,15 @@ def analyse(ctx: Context) -> xr.Dataset:
     sessions_of = coding["session"].values
     profile = {a: profile_similarity(afrac.values, frac.sel(area=a).values) for a in AREAS}
     profile_untrained = {a: profile_similarity(ufrac.values, frac.sel(area=a).values) for a in AREAS}
-    boot = {a: [] for a in AREAS}
+    boot_lists: dict[str, list[float]] = {a: [] for a in AREAS}
     aseeds = seeds_of(agent_coding)
     for _ in range(n_boot):
         agent_b = _boot_fraction(agent_coding["sig"], aseeds, rng)
         for a in AREAS:
             in_area = coding["area"].values == a
             area_b = _boot_fraction(coding["sig"].isel(unit=np.flatnonzero(in_area)), sessions_of[in_area], rng)
-            boot[a].append(profile_similarity(agent_b, area_b))
-    boot = {a: np.array(v) for a, v in boot.items()}
+            boot_lists[a].append(profile_similarity(agent_b, area_b))
+    boot = {a: np.array(v) for a, v in boot_lists.items()}
     ranked = sorted(AREAS, key=lambda a: -profile[a])
     best, second = ranked[0], ranked[1]
 

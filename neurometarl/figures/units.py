@@ -137,20 +137,21 @@ def plot_decoding(result: xr.Dataset, *, ax=None, color=None, label: str | None 
         raise DataError("plot_decoding needs the output of decode or decode_checkpoints")
     time = _time_dim(result)
     score = result["score"]
-    mean = score.mean("fold")
-    sem = score.std("fold", ddof=1) / np.sqrt(score.sizes["fold"])
+    mean_da = score.mean("fold")
+    sem_da = score.std("fold", ddof=1) / np.sqrt(score.sizes["fold"])
+    ticks: list | None
     color = color or PALETTE[0]
     metric = "R²" if result.attrs.get("metric") == "r2" else "accuracy"
     with use_style():
         if time is None:
             x = np.array([0])
-            mean, sem = np.atleast_1d(mean.values), np.atleast_1d(sem.values)
+            mean, sem = np.atleast_1d(mean_da.values), np.atleast_1d(sem_da.values)
             ticks = [result.attrs.get("target", "")]
         else:
             labels = result[time].values
             categorical = time == "period" or labels.dtype.kind not in "iuf"
             x = np.arange(len(labels)) if categorical else labels.astype(float)
-            mean, sem = mean.transpose(time).values, sem.transpose(time).values
+            mean, sem = mean_da.transpose(time).values, sem_da.transpose(time).values
             ticks = list(labels) if categorical else None
         if result.attrs.get("n_shuffles", 0) and "null_score" in result:
             null = result["null_score"]
@@ -167,7 +168,7 @@ def plot_decoding(result: xr.Dataset, *, ax=None, color=None, label: str | None 
                     label=label or f"decoded {result.attrs.get('target', '')}")
         if ticks is not None:
             ax.set_xticks(x, [str(t) for t in ticks])
-        ax.set_xlabel({"checkpoint": "training checkpoint", "step": "step of the episode", "period": "trial period"}.get(time, ""))
+        ax.set_xlabel({"checkpoint": "training checkpoint", "step": "step of the episode", "period": "trial period"}.get(time or "", ""))
         ax.set_ylabel(f"cross-validated {metric}")
         ax.legend(frameon=False, fontsize=7)
     return ax
@@ -199,7 +200,7 @@ def plot_pca(result: xr.Dataset | xr.DataArray, *, ax=None, color=None, componen
     with use_style():
         for i, e in enumerate(idx):
             traj = pc.isel(episode=int(e)).transpose(time[0], "component").values
-            c = PALETTE[i % len(PALETTE)] if values is None else colormap(norm(values[e]))
+            c = PALETTE[i % len(PALETTE)] if values is None or norm is None else colormap(norm(values[e]))
             ax.plot(traj[:, a], traj[:, b], color=c, lw=0.8, alpha=0.8)
             ax.plot(traj[0, a], traj[0, b], "o", color=c, ms=3)
             ax.plot(traj[-1, a], traj[-1, b], "x", color=c, ms=4)
