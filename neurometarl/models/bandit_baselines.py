@@ -28,6 +28,8 @@ class BanditSubject:
     unit_names: tuple[str, ...] = ("estimate_left", "estimate_right")
 
     def reset(self, task: Task, generator: torch.Generator) -> None:
+        """Start ``task.batch_size`` episodes with zero counts on both arms; only two-armed bandit tasks
+        (:class:`~neurometarl.tasks.bandits.BanditTask`) are accepted."""
         if not isinstance(task, BanditTask):
             raise ConfigError(f"baseline {self.name!r} plays two-armed bandit tasks only, not {task.name!r}")
         self.task, self.generator = task, generator
@@ -41,14 +43,19 @@ class BanditSubject:
         return beta_mean(self.successes, self.failures)
 
     def choose(self) -> torch.Tensor:
+        """Choice probabilities for this trial, (batch, 2) float over (left, right); set by each baseline."""
         raise NotImplementedError
 
     def act(self, obs, info):
+        """Choose on the current trial: the ``choose`` policy, the arms' reward estimates as ``hidden``
+        (batch, 2) and their policy-weighted mean as ``value`` (batch,)."""
         policy = self.choose()
         est = self.estimate()
         return {"policy": policy, "hidden": est, "value": (policy * est).sum(1)}
 
     def observe(self, action, reward, info):
+        """Add the trial's 0/1 ``reward`` to the chosen arm's success or failure count and return the RPE,
+        reward minus the chosen arm's estimate before the update, (batch,)."""
         chosen = torch.nn.functional.one_hot(action, 2).float()
         rpe = reward - self.estimate().gather(1, action[:, None])[:, 0]
         self.successes, self.failures = beta_counts(self.successes, self.failures, chosen, reward[:, None])
@@ -56,6 +63,7 @@ class BanditSubject:
         return {"rpe": rpe}
 
     def describe(self) -> dict:
+        """Name plus the scalar settings and state (``prior``, ``mode``, trial count...) for the recording."""
         return {"name": self.name, **{k: v for k, v in vars(self).items() if isinstance(v, (int, float, str))}}
 
 
@@ -66,14 +74,18 @@ def greedy(scores: torch.Tensor) -> torch.Tensor:
 
 
 class RandomSubject(BanditSubject):
+    """Chooses either arm with probability 0.5 on every trial; no latents, no value, no RPE."""
+
     name = "random"
     unit_names = ()
 
     def act(self, obs, info):
+        """Uniform policy (batch, 2) and a NaN ``value``; no ``hidden`` units."""
         b = obs.shape[0]
         return {"policy": torch.full((b, 2), 0.5, device=obs.device), "value": torch.full((b,), float("nan"), device=obs.device)}
 
     def observe(self, action, reward, info):
+        """Learn nothing and report no RPE (the recording's ``rpe`` is NaN)."""
         return None
 
 
@@ -83,11 +95,13 @@ class ThompsonSubject(BanditSubject):
     name = "thompson"
 
     def reset(self, task, generator):
+        """Reset the counts and seed the numpy generator of the Beta draws from the session's ``generator``."""
         super().reset(task, generator)
         seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
         self.rng = np.random.default_rng(seed)
 
     def choose(self):
+        """Draw each arm's reward probability from its Beta(s + 1, f + 1) posterior and pick the larger."""
         draws = self.rng.beta((self.successes + 1).cpu().numpy(), (self.failures + 1).cpu().numpy())
         return greedy(torch.as_tensor(draws, dtype=torch.float32, device=self.successes.device))
 
@@ -98,6 +112,7 @@ class UCBSubject(BanditSubject):
     name = "ucb"
 
     def choose(self):
+        """Greedy on the UCB1 score, an untried arm first; ``t`` is the number of trials played so far."""
         n = self.successes + self.failures
         mean = self.successes / n.clamp(min=1)
         bonus = torch.sqrt(2 * np.log(max(self.t, 1)) / n.clamp(min=1))
@@ -121,6 +136,8 @@ class BayesOptimalSubject(BanditSubject):
         self.prior = prior
 
     def reset(self, task, generator):
+        """Reset the counts and fix the prior (``mode``, discrete ``levels``) from the task's configuration;
+        under the independent prior, take the dynamic-programming plan for ``task.n_trials``."""
         super().reset(task, generator)
         cfg = task.config
         self.mode = self.prior or ("correlated" if cfg.distribution == "correlated" else "independent")
@@ -129,6 +146,9 @@ class BayesOptimalSubject(BanditSubject):
             self.plan = independent_dp(task.n_trials)[0]
 
     def estimate(self):
+        """Posterior mean reward of each arm, (batch, 2). Correlated prior: the posterior mean of p1 from the
+        evidence of both arms (over the symmetrised ``levels`` if the task has them) and 1 − p1; independent:
+        each arm's Beta(1, 1) posterior mean."""
         if self.mode == "independent":
             return super().estimate()
         # evidence for "left is the better arm": left successes and right failures, against the rest
@@ -143,6 +163,8 @@ class BayesOptimalSubject(BanditSubject):
         return torch.stack([p1, 1 - p1], 1)
 
     def choose(self):
+        """Correlated prior: the arm with the higher posterior mean; independent: the arm with the higher
+        Q-value in the dynamic-programming plan at the current trial and counts (ties split evenly)."""
         if self.mode == "correlated":
             return greedy(self.estimate())
         n1 = (self.successes[:, 0] + self.failures[:, 0]).long().cpu()

@@ -62,6 +62,7 @@ class Parameter:
     prior: tuple[float, float] = (0.0, 1.5)
 
     def to_natural(self, x: torch.Tensor) -> torch.Tensor:
+        """Map unconstrained values ``x`` (any shape) to the natural range, elementwise."""
         if math.isfinite(self.lower) and math.isfinite(self.upper):
             return self.lower + (self.upper - self.lower) * torch.sigmoid(x)
         if math.isfinite(self.lower):
@@ -69,6 +70,7 @@ class Parameter:
         return x
 
     def to_unconstrained(self, v: np.ndarray | float) -> np.ndarray:
+        """Inverse of :meth:`to_natural`; values on or beyond a bound are clipped just inside it."""
         v = np.asarray(v, float)
         if math.isfinite(self.lower) and math.isfinite(self.upper):
             u = np.clip((v - self.lower) / (self.upper - self.lower), 1e-9, 1 - 1e-9)
@@ -89,6 +91,7 @@ class Parameter:
 
 
 def unit(name, long_name, init=(0.05, 0.95), prior=(0.0, 1.5)):
+    """A parameter in [0, 1] (learning rates, weights, lapse rates), through a logistic transform."""
     return Parameter(name, 0.0, 1.0, init, long_name, prior)
 
 
@@ -99,10 +102,13 @@ def positive(name, long_name, init=(0.5, 10.0), prior=(-2.75, 1.5), upper=50.0):
 
 
 def real(name, long_name, init=(-1.0, 1.0), prior=(0.0, 1.0)):
+    """An unbounded parameter (biases, perseveration weights), used untransformed."""
     return Parameter(name, -math.inf, math.inf, init, long_name, prior)
 
 
 def frame_json(params) -> str:
+    """Natural parameters (DataFrame, one row per fit, or a dict/Series for one set) as a JSON string for
+    dataset attributes."""
     frame = params if isinstance(params, pd.DataFrame) else pd.DataFrame([pd.Series(params)])
     return frame.to_json()
 
@@ -211,6 +217,7 @@ class BehaviouralModel(BaseEstimator):
 
     @property
     def param_names(self) -> list[str]:
+        """Names of the free parameters, in the column order of unconstrained parameter arrays."""
         return [s.name for s in self._parameter_specs()]
 
     def specs(self) -> tuple[Parameter, ...]:

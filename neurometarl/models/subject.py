@@ -35,12 +35,16 @@ class ModelSubject:
         self.unit_names: tuple[str, ...] = ()
 
     def describe(self) -> dict:
+        """Model name and fitting hyperparameters, plus the parameters when every episode shares them."""
         out = {"name": self.name, "model": self.model.name, "hyperparameters": {k: repr(v) for k, v in self.model.get_params().items()}}
         if self.n_total is None:
             out["params"] = {k: float(v) for k, v in self.params.items()}
         return out
 
     def reset(self, task, generator) -> None:
+        """Start ``task.batch_size`` episodes: check that the task offers left/right choices (and is a two-step
+        protocol for a two-step model), take the next episodes' parameters and set the model's initial state.
+        ``generator`` is unused: the lab samples the actions."""
         names = task.action_names
         if "left" not in names or "right" not in names:
             raise ConfigError(f"{self.model.name} chooses left or right; task {task.name!r} has actions {names}")
@@ -94,6 +98,9 @@ class ModelSubject:
         }
 
     def act(self, obs, info):
+        """At the choice period, the model's left/right probabilities (at the second stage, its second-stage
+        policy; an instructed trial's only option); at other periods, uniform over the valid actions or
+        centre. ``hidden`` holds the model's latents (batch, len(unit_names)); ``value`` is NaN."""
         b = obs.shape[0]
         period = int(info["period"][0])
         x = self._context(info if period == self.choice_period else None)
@@ -125,6 +132,9 @@ class ModelSubject:
         return {"policy": policy.to(obs.device), "hidden": hidden, "value": torch.full((b,), float("nan"))}
 
     def observe(self, action, reward, info):
+        """Note the choice(s) and add ``reward`` to the trial's total; at the trial's last step, return the
+        model's prediction error (its last one, (batch,)) and update its state, except on trials with an
+        invalid choice. ``rpe`` is NaN at other steps."""
         period = int(info["period"][0])
         action = action.cpu()
         if period == self.choice_period:
