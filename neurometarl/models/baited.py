@@ -41,11 +41,7 @@ class BaitedObserver(BehaviouralModel):
         self.p0_total = p0_total
         self.p0_range = p0_range
         self.n_grid = n_grid
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     def _parameter_specs(self):
         lo, hi = self.p0_range

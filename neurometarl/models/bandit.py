@@ -45,11 +45,7 @@ class QLearning(BehaviouralModel):
         self.perseveration = perseveration
         self.lapse = lapse
         self.q0 = q0
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     @property
     def name(self) -> str:  # type: ignore[override]  # follows the enabled components; never assigned
@@ -222,11 +218,7 @@ class BehrensLearner(BehaviouralModel):
     def __init__(self, anticorrelated=True, p0=0.5, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.anticorrelated = anticorrelated
         self.p0 = p0
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     def _parameter_specs(self):
         return (unit("alpha", "learning rate"), positive("beta", "inverse temperature on expected value"))

@@ -208,6 +208,10 @@ class BehaviouralModel(BaseEstimator):
         """Fix data-dependent settings (two-step models: which stages are modelled)."""
         self.stage2_ = False
 
+    def _set_fit_options(self, method, n_starts, prior, max_iter, random_state) -> None:
+        """Store the fitting options every model's constructor takes (sklearn: one attribute per parameter)."""
+        self.method, self.n_starts, self.prior, self.max_iter, self.random_state = method, n_starts, prior, max_iter, random_state
+
     def _check_fit_options(self):
         method = getattr(self, "method", "ml")
         if method not in FIT_METHODS:

@@ -45,11 +45,7 @@ class BetaBernoulli(BehaviouralModel):
     def __init__(self, a0=1.0, b0=1.0, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.a0 = a0
         self.b0 = b0
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     def _parameter_specs(self):
         return (positive("beta", "inverse temperature on posterior means"),)
@@ -100,11 +96,7 @@ class HMMReversal(BehaviouralModel):
     def __init__(self, p_high=0.8, p_low=0.2, method="ml", n_starts=3, prior=None, max_iter=200, random_state=0):
         self.p_high = p_high
         self.p_low = p_low
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     def _parameter_specs(self):
         if not 0 < self.p_low < self.p_high < 1:
@@ -171,11 +163,7 @@ class VolatilityObserver(BehaviouralModel):
         self.reward_levels = reward_levels
         self.log_k_range = log_k_range
         self.n_k = n_k
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     def _parameter_specs(self):
         if len(self.volatilities) != len(self.reward_levels) or len(self.volatilities) < 1:

@@ -89,11 +89,7 @@ class HybridTwoStep(_TwoStepBase):
         self.stages = stages
         self.common_prob = common_prob
         self.q0 = q0
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     def _parameter_specs(self):
         w = self.fixed.get("w")
@@ -245,11 +241,7 @@ class LatentStateTwoStep(_TwoStepBase):
         self.p_poor = p_poor
         self.stages = stages
         self.common_prob = common_prob
-        self.method = method
-        self.n_starts = n_starts
-        self.prior = prior
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._set_fit_options(method, n_starts, prior, max_iter, random_state)
 
     def _probs(self):
         poor = 1 - self.p_rich if self.p_poor is None else self.p_poor
