@@ -164,6 +164,8 @@ def _figure(args) -> int:
     if args.name == "regret":
         from .analysis.bandits import regret_curve
         from .figures.bandits import plot_regret
+        import xarray as xr
+
         from .lab import load_recording
 
         if not args.inputs or not args.out:
@@ -173,10 +175,11 @@ def _figure(args) -> int:
             ds = load_recording(path)
             subject = str(ds.attrs["subject"])  # a baseline's name, or a checkpoint's path (then the file names it)
             label = Path(path).stem if "/" in subject or subject.endswith(".pt") else f"{subject} ({Path(path).stem})"
-            curves[label] = {k: v.values for k, v in regret_curve(ds).items()}
+            curves[label] = regret_curve(ds).to_dataarray("estimate")
+        regret = xr.concat(list(curves.values()), "player").assign_coords(player=list(curves))
         with use_style():
             fig, ax = plt.subplots(figsize=(5, 3.5))
-            plot_regret(curves, ax=ax)
+            plot_regret(regret, ax=ax)
             paths = save_figure(fig, args.out)
     else:
         from .experiments.base import load_numbers

@@ -132,11 +132,27 @@ def test_softmax_fit_recovers_beta_and_picks_the_generating_observer():
 
 @pytest.mark.slow
 def test_emergence_claims_on_shipped_checkpoints(tmp_path):
-    from neurometarl.experiments import run_experiment
+    from neurometarl.cli import main
+    from neurometarl.experiments import emergence, run_experiment
+    from neurometarl.experiments.base import load_numbers
 
     card = run_experiment("emergence", tmp_path, progress=False)
     claims = {c["claim"]: c for c in card["claims"]}
     assert (tmp_path / "emergence.png").is_file()
+    ds = load_numbers(tmp_path)  # numbers.nc: a labelled Dataset
+    assert not (tmp_path / "numbers.json").exists()
+    assert all({"long_name", "units"} <= set(ds[v].attrs) for v in ds.data_vars)
+    assert ds["player"].values.tolist() == [*emergence.CONDITIONS, *emergence.REFERENCES, emergence.OWN]
+    assert ds["reward_by_trial"].dims == ("player", "replica", "trial") and ds.sizes["replica"] == 4
+    assert ds["rw_alpha"].dims == ("condition", "replica") and ds["unit_fraction"].dims == ("condition", "replica", "regressor")
+    assert ds["shift_loglik"].dims == ("shift", "replica", "observer")
+    # the stored summaries are those of the stored curves (float32 means), and the log LR that of the stored fits
+    curve = ds["reward_by_trial"]
+    late, early = curve.sel(trial=slice(51, 100)).mean("trial"), curve.sel(trial=slice(1, 10)).mean("trial")
+    assert np.allclose(ds["gain"], late - early, atol=1e-6)
+    assert np.allclose(ds["log_lr"], ds["shift_loglik"].sel(observer="train") - ds["shift_loglik"].sel(observer="test"))
+    (tmp_path / "emergence.png").unlink()
+    assert main(["figure", "emergence", "--results", str(tmp_path)]) == 0 and (tmp_path / "emergence.png").is_file()
     for name in EXPECTED_TO_PASS:
         assert claims[name]["pass"], (name, claims[name]["measured"])
 

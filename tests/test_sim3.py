@@ -1,12 +1,12 @@
 """Sim 3 (Fig. 4): the condition analysis on known inputs, the baselines' signatures, and the experiment
 end to end on a tiny training budget (plus the full claims from shipped checkpoints, slow)."""
 
-import json
-
 import numpy as np
 import pytest
 
+from neurometarl.cli import main
 from neurometarl.experiments import run_experiment, sim3
+from neurometarl.experiments.base import load_numbers
 from neurometarl.settings import checkpoints_dir
 from neurometarl.seeding import make_generator
 from neurometarl.tasks import make_task
@@ -76,10 +76,21 @@ def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
                                                     "state_clusters_flip"}
     for c in card["claims"]:
         assert "not computed" not in str(c["measured"]), c
-    numbers = json.loads((out / "numbers.json").read_text())
-    assert numbers["n_replicas"] == 2 and len(numbers["separation"]) == 2
-    assert set(numbers["agent"]) >= set(sim3.CONDITIONS)
+    ds = load_numbers(out)  # numbers.nc: a labelled Dataset
+    assert not (out / "numbers.json").exists()
+    assert all({"long_name", "units"} <= set(ds[v].attrs) for v in ds.data_vars)
+    assert ds["rpe"].dims == ("subject", "condition", "cue", "replica")
+    assert ds["subject"].values.tolist() == list(sim3.SUBJECTS) and ds["condition"].values.tolist() == list(sim3.CONDITIONS)
+    assert ds.sizes["replica"] == 2 and ds["separation"].dims == ("replica",)
+    assert ds["flip"].dims == ("relative_trial", "replica") and ds["relative_trial"].values.tolist() == [0, 1, 2, 3, 4, 5]
+    assert ds["paper_rpe"].sel(condition="inferred").values.tolist() == list(sim3.PAPER["inferred"])
+    # every reversed trial 1 after a stream's first is counted once, in pre-reversal and in one trial-2 condition
+    n = ds["n_trials"].sum(("cue", "replica"))
+    assert int(n.sel(condition="experienced") + n.sel(condition="inferred")) <= int(n.sel(condition="pre_reversal"))
+    assert ds["pca_pc"].dims == ("point", "component") and ds["example_pc"].sizes["example_trial"] == 3
     assert (out / "fig4.png").stat().st_size > 50_000 and (out / "fig4.pdf").is_file()
+    (out / "fig4.png").unlink()
+    assert main(["figure", "sim3", "--results", str(out)]) == 0 and (out / "fig4.png").is_file()
     trained = out / "checkpoints" / "sim3" / "agent" / "seed1" / "checkpoint.pt"
     assert trained.is_file()
 

@@ -28,6 +28,7 @@ which assumptions the learned algorithm acts on.
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from ..models import QLearning, make_baseline
 from ..models.diagnostics import FitWarning
 from ..tasks import make_task
 from .bandits import FIG1
-from .base import Claim, Context, Experiment, mean_sem, register
+from .base import Claim, Context, Experiment, register
 
 CORRELATED = FIG1.train["correlated"]  # the paper's LSTM, shipped as fig1/correlated and reused here
 #: variants: memory architectures and ablations, one training config each (budgets: docs/emergence.md)
@@ -79,6 +80,7 @@ SHIFTS = {
     "correlated → hard (0.4/0.6)": ("lstm", "bandit-correlated-hard", ("correlated", ()), ("correlated", (0.4,))),
 }
 UNIT_REGRESSORS = ("belief", "prev_action", "prev_reward")
+OBSERVERS = ("train", "test")  # the training and the test distribution's Bayes observer
 
 
 def learning_curve_summary(ds: xr.Dataset) -> dict:
@@ -122,61 +124,101 @@ def unit_coding(ds: xr.Dataset) -> dict:
     return {r: float(frac.sel(regressor=r)) if r in varying else float("nan") for r in UNIT_REGRESSORS}
 
 
-def analyse(ctx: Context) -> dict:
+#: the learning-curve summary (:func:`learning_curve_summary`) as variables on (player, replica): name → (key, long_name)
+CURVE = {"reward": ("reward", "reward per trial"), "early_reward": ("early", "reward per trial, trials 1–10"),
+         "late_reward": ("late", "reward per trial, trials 51–100"),
+         "gain": ("gain", "within-episode learning gain, reward(51–100) − reward(1–10)"),
+         "regret": ("regret_100", "expected regret at trial 100")}
+#: the choice-model fits (:func:`behaviour_fits`) as variables on (condition, replica): key → (long_name, units)
+FITS = {"rw_alpha": ("fitted Rescorla–Wagner learning rate α", "1"), "rw_beta": ("fitted Rescorla–Wagner inverse temperature β", "1"),
+        "rw_loglik_per_choice": ("Rescorla–Wagner log likelihood per choice", "nats"),
+        "bayes_beta": ("fitted inverse temperature of the correlated Bayes observer's softmax", "1"),
+        "bayes_loglik_per_choice": ("correlated Bayes observer's log likelihood per choice", "nats"),
+        "rw_at_bound": ("Rescorla–Wagner parameters at a bound of the fit", "1"),
+        "rw_chance_level": ("Rescorla–Wagner fit at chance level", "1")}
+#: players beside the conditions: the reference players on the same episodes and the fixed-problem agents on their own problem
+REFERENCES = ("bayes-optimal", "random")
+OWN = "fixed, own problem"
+
+
+def analyse(ctx: Context) -> xr.Dataset:
     """Record every condition (memory cores, feed-forward, fixed problem, reward-input lesion) on
     ``n_test`` correlated-bandit episodes per replica, beside Bayes-optimal and random players on the
-    same episodes: per replica the learning-curve summary, RW and Bayes-observer fits and unit
-    coding; the fixed-problem agents on their own problem; the distribution-shift likelihood ratios;
-    each variant's final training reward; means ± s.e.m. under ``summary``."""
+    same episodes: per player and replica the learning-curve summary (also the fixed-problem agents on
+    their own problem, player ``fixed, own problem``); per condition and replica the RW and
+    Bayes-observer fits and unit coding; the distribution-shift fits on (shift, [observer,] replica);
+    each variant's final training reward on (variant, replica)."""
     def record(subject, task, seed: int) -> xr.Dataset:
         return record_session(subject, task, ctx.sizes["n_test"], seed=seed)
 
     seeds = [ctx.seed + i for i in range(len(ctx.subjects["lstm"]))]
-    conditions: dict[str, list[dict]] = {}
+    curves: dict[str, list[dict]] = {}
+    fits: dict[str, list[dict]] = {}
+    units: dict[str, list[dict]] = {}
     for name, (variant, perturbations) in CONDITIONS.items():
-        rows = []
+        curves[name], fits[name], units[name] = [], [], []
         for subject, seed in zip(ctx.subjects[variant], seeds):
             ds = record(perturb(subject, *perturbations) if perturbations else subject, TEST_TASK, seed)
-            rows.append({**learning_curve_summary(ds), **behaviour_fits(ds), "units": unit_coding(ds)})
-        conditions[name] = rows
-    references = {}
-    for name in ("bayes-optimal", "random"):
-        references[name] = [learning_curve_summary(record(make_baseline(name), TEST_TASK, seed)) for seed in seeds]
+            curves[name].append(learning_curve_summary(ds))
+            fits[name].append(behaviour_fits(ds))
+            units[name].append(unit_coding(ds))
+    for name in REFERENCES:
+        curves[name] = [learning_curve_summary(record(make_baseline(name), TEST_TASK, seed)) for seed in seeds]
     # the fixed-problem agents on their own training problem, and the best memoryless policy's level:
     # win-stay-lose-shift's stationary reward p² + (1 − p)² (any reactive policy that always stays after a win)
     own = make_task("bandit-fixed", 1, counterbalance=False)
-    fixed_own = [learning_curve_summary(record(s, own, seed)) for s, seed in zip(ctx.subjects["fixed"], seeds)]
+    curves[OWN] = [learning_curve_summary(record(s, own, seed)) for s, seed in zip(ctx.subjects["fixed"], seeds)]
     probe = record(make_baseline("random"), TEST_TASK, seeds[0])["reward_prob"].isel(trial=0)
     memoryless_best = float((probe ** 2).sum("arm").mean())
 
-    shifts = {}
-    for shift, (variant, task, train_obs, test_obs) in SHIFTS.items():
+    shifts = []
+    for variant, task, train_obs, test_obs in SHIFTS.values():
         rows = []
         for subject, seed in zip(ctx.subjects[variant], seeds):
             ds = record(subject, task, seed)
-            fits = {side: fit_softmax(observer_values(ds, *obs), ds["choice"])
-                    for side, obs in (("train", train_obs), ("test", test_obs))}
+            fit = {side: fit_softmax(observer_values(ds, *obs), ds["choice"]) for side, obs in (("train", train_obs), ("test", test_obs))}
             bayes_test = record(make_baseline("bayes-optimal"), task, seed)
             rows.append({"reward": float(ds["reward"].mean()), "bayes_test_reward": float(bayes_test["reward"].mean()),
-                         "loglik_train": fits["train"]["loglik"], "loglik_test": fits["test"]["loglik"],
-                         "beta_train": fits["train"]["beta"], "beta_test": fits["test"]["beta"],
-                         "log_lr": fits["train"]["loglik"] - fits["test"]["loglik"],
-                         "log_lr_per_choice": (fits["train"]["loglik"] - fits["test"]["loglik"]) / fits["train"]["n_choices"]})
-        shifts[shift] = rows
+                         "loglik": [fit[o]["loglik"] for o in OBSERVERS], "beta": [fit[o]["beta"] for o in OBSERVERS],
+                         "log_lr": fit["train"]["loglik"] - fit["test"]["loglik"],
+                         "log_lr_per_choice": (fit["train"]["loglik"] - fit["test"]["loglik"]) / fit["train"]["n_choices"]})
+        shifts.append(rows)
 
-    training = {}
-    for variant, paths in ctx.checkpoints.items():
-        training[variant] = [_final_training_reward(p) for p in paths]
-    return {
-        "test_task": TEST_TASK, "n_test_episodes_per_replica": ctx.sizes["n_test"], "n_replicas": len(seeds),
-        "labels": LABELS, "conditions": conditions, "references": references,
-        "fixed_on_own_problem": fixed_own, "memoryless_best_reward": memoryless_best, "shifts": shifts,
-        "final_training_reward": training,
-        "summary": {name: {k: mean_sem([r[k] for r in rows]) for k in ("reward", "early", "late", "gain", "regret_100",
-                                                                       "rw_alpha", "rw_loglik_per_choice",
-                                                                       "bayes_loglik_per_choice")}
-                    for name, rows in {**conditions, **references}.items() if "rw_alpha" in rows[0]},
+    def table(rows: dict[str, list[dict]], key: str) -> np.ndarray:
+        return np.array([[r[key] for r in per] for per in rows.values()])
+
+    def shift(key: str) -> np.ndarray:
+        return np.array([[r[key] for r in rows] for rows in shifts])
+
+    player, condition, reward = ("player", "replica"), ("condition", "replica"), {"units": "reward"}
+    variables = {
+        "reward_by_trial": (("player", "replica", "trial"), table(curves, "reward_by_trial"),
+                            {"long_name": "mean reward by trial over the test episodes", **reward}),
+        **{name: (player, table(curves, key), {"long_name": long_name, **reward}) for name, (key, long_name) in CURVE.items()},
+        **{key: (condition, table(fits, key), {"long_name": long_name, "units": u}) for key, (long_name, u) in FITS.items()},
+        "unit_fraction": (("condition", "replica", "regressor"), np.array([[[u[r] for r in UNIT_REGRESSORS] for u in per] for per in units.values()]),
+                          {"long_name": "fraction of units coding the regressor at the choice step (Bonferroni)", "units": "1"}),
+        "memoryless_best_reward": ((), memoryless_best, {"long_name": "best memoryless policy's reward per trial", **reward}),
+        "shift_reward": (("shift", "replica"), shift("reward"), {"long_name": "reward per trial under distribution shift", **reward}),
+        "shift_bayes_reward": (("shift", "replica"), shift("bayes_test_reward"),
+                               {"long_name": "reward per trial of the test distribution's Bayes-optimal player", **reward}),
+        "shift_loglik": (("shift", "replica", "observer"), shift("loglik"), {"long_name": "log likelihood of the choices under the observer's softmax", "units": "nats"}),
+        "shift_beta": (("shift", "replica", "observer"), shift("beta"), {"long_name": "fitted inverse temperature of the observer's softmax", "units": "1"}),
+        "log_lr": (("shift", "replica"), shift("log_lr"), {"long_name": "log likelihood ratio, training − test distribution's observer", "units": "nats"}),
+        "log_lr_per_choice": (("shift", "replica"), shift("log_lr_per_choice"),
+                              {"long_name": "log likelihood ratio per choice, training − test distribution's observer", "units": "nats"}),
+        "final_training_reward": (("variant", "replica"), np.array([[_final_training_reward(p) for p in paths] for paths in ctx.checkpoints.values()]),
+                                  {"long_name": "training reward per trial, last 10 iterations", **reward}),
     }
+    return xr.Dataset(
+        variables,
+        coords={"player": list(curves), "condition": list(CONDITIONS), "replica": np.arange(len(seeds)),
+                "trial": ("trial", np.arange(1, 101), {"long_name": "trial", "units": "1"}), "regressor": list(UNIT_REGRESSORS),
+                "shift": list(SHIFTS), "observer": list(OBSERVERS), "variant": list(ctx.checkpoints)},
+        attrs={"test_task": TEST_TASK, "n_test_episodes_per_replica": ctx.sizes["n_test"],
+               "labels": json.dumps({**LABELS, **{name: name for name in REFERENCES}, OWN: "fixed problem, on its own problem"}),
+               "shift_tasks": json.dumps({name: task for name, (_, task, _, _) in SHIFTS.items()}, ensure_ascii=False)},
+    )
 
 
 def _final_training_reward(path: Path, last: int = 10) -> float:
@@ -186,68 +228,68 @@ def _final_training_reward(path: Path, last: int = 10) -> float:
     return float(pd.read_csv(Path(path) / "metrics.csv")["reward_per_trial"].iloc[-last:].mean())
 
 
-def plot(numbers: dict, out_dir: Path) -> list[Path]:
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw the six-panel emergence figure (``emergence.png``/``.pdf``): learning curves, regret,
     learning gain, fitted learning rates, unit coding and distribution shift."""
     from ..figures.emergence import plot_emergence
 
-    return plot_emergence(numbers, out_dir / "emergence")
+    return plot_emergence(ds, out_dir / "emergence")
 
 
 # --- claims -----------------------------------------------------------------------------------------
-def _values(n: dict, condition: str, key: str, source: str = "conditions") -> np.ndarray:
-    return np.array([r[key] for r in n[source][condition]])
+def _values(ds: xr.Dataset, player: str, key: str) -> np.ndarray:
+    """Per-replica values of ``key`` for ``player`` (a condition, a reference player or ``OWN``)."""
+    return ds[key].sel(player=player).values
 
 
-def _claim_memory(n: dict):
-    random_regret = _values(n, "random", "regret_100", "references").mean()
+def _claim_memory(n):
+    random_regret = _values(n, "random", "regret").mean()
     parts, ok = [], True
     for c in MEMORY:
-        gain, regret = _values(n, c, "gain"), _values(n, c, "regret_100")
+        gain, regret = _values(n, c, "gain"), _values(n, c, "regret")
         ok &= bool(gain.min() >= 0.05 and regret.mean() <= 0.2 * random_regret)
         parts.append(f"{c} gain {gain.mean():+.3f} (min {gain.min():+.3f}), regret {regret.mean():.2f}")
     return "; ".join(parts) + f"; random regret {random_regret:.2f}", ok
 
 
-def _claim_no_memory(n: dict):
-    gain, late = _values(n, "feedforward", "gain"), _values(n, "feedforward", "late")
-    best = n["memoryless_best_reward"]
+def _claim_no_memory(n):
+    gain, late = _values(n, "feedforward", "gain"), _values(n, "feedforward", "late_reward")
+    best = float(n["memoryless_best_reward"])
     text = f"gain {gain.mean():+.3f}, trials 51–100 {late.mean():.3f} (best memoryless policy {best:.3f})"
     return text, bool(gain.mean() < 0.03 and late.mean() <= best + 0.02)
 
 
-def _claim_fixed(n: dict):
+def _claim_fixed(n):
     gain = _values(n, "fixed", "gain")
-    own = n["fixed_on_own_problem"]
-    own_gain, own_reward = np.mean([r["gain"] for r in own]), np.mean([r["reward"] for r in own])
+    own_gain, own_reward = np.mean(_values(n, OWN, "gain")), np.mean(_values(n, OWN, "reward"))
     text = (f"correlated test: gain {gain.mean():+.3f}, reward {_values(n, 'fixed', 'reward').mean():.3f}; "
             f"own problem: gain {own_gain:+.3f}, reward {own_reward:.3f} (best fixed policy 0.75)")
     return text, bool(gain.mean() < 0.03 and abs(own_gain) < 0.03 and own_reward >= 0.72)
 
 
-def _claim_lesion(n: dict):
+def _claim_lesion(n):
     reward, gain = _values(n, "lesion", "reward"), _values(n, "lesion", "gain")
     return f"reward {reward.mean():.3f}, gain {gain.mean():+.3f}", bool(abs(reward.mean() - 0.5) <= 0.02 and gain.mean() < 0.03)
 
 
 def _claim_shift(names):
-    def check(n: dict):
+    def check(n):
         parts, ok = [], True
         for shift in names:
-            lr = np.array([r["log_lr"] for r in n["shifts"][shift]])
-            per = np.array([r["log_lr_per_choice"] for r in n["shifts"][shift]])
+            lr = n["log_lr"].sel(shift=shift).values
+            per = n["log_lr_per_choice"].sel(shift=shift).values
             ok &= bool((lr > 0).all())
             parts.append(f"{shift}: log LR {lr.mean():+.0f} nats ({per.mean():+.4f}/choice), >0 in {(lr > 0).sum()} of {len(lr)}")
         return "; ".join(parts), ok
     return check
 
 
-def _claim_attention(n: dict):
+def _claim_attention(n):
     att, lstm = _values(n, "attention", "reward"), _values(n, "lstm", "reward")
     train = n["final_training_reward"]
     ratio = att.mean() / lstm.mean()
     text = (f"frozen test reward attention {att.mean():.4f} vs LSTM {lstm.mean():.4f} (ratio {ratio:.3f}); "
-            f"final training reward {np.mean(train['attention']):.4f} vs {np.mean(train['lstm']):.4f}")
+            f"final training reward {np.mean(train.sel(variant='attention').values):.4f} vs {np.mean(train.sel(variant='lstm').values):.4f}")
     return text, bool(ratio >= 0.95)
 
 

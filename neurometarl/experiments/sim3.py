@@ -45,7 +45,7 @@ from ..analysis.align import at_period
 from ..analysis.rpe import rpe_at
 from ..lab import record_session
 from ..models import HMMReversal, QLearning
-from .base import Claim, Context, Experiment, mean_sem, register
+from .base import Claim, Context, Experiment, register
 
 TEST_TASK = "reversal-stream"
 MF_ALPHA = 0.7  # learning rate of the model-free baseline
@@ -157,7 +157,7 @@ def flip_profile(position: np.ndarray, a: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def analyse(ctx: Context) -> dict:
+def analyse(ctx: Context) -> xr.Dataset:
     """Record ``n_test`` frozen streams per replica: cue-onset RPEs by condition × cue for the agent
     and for the model-free and ideal-observer baselines run on its trials, the latent-state separation
     and flip profile of the fixation states, and the first replica's PCA panel (see :func:`summarise`)."""
@@ -180,22 +180,32 @@ def analyse(ctx: Context) -> dict:
     return summarise(per, geometry, pca_points, ctx.sizes["n_test"])
 
 
-def pca_panel(ds: xr.Dataset, a: dict[str, np.ndarray], n_points: int = 800, n_examples: int = 3) -> dict:
+def pca_panel(ds: xr.Dataset, a: dict[str, np.ndarray], n_points: int = 800, n_examples: int = 3) -> xr.Dataset:
     """Fixation states of one replica in their first two principal components: a sample of labelled
-    states and a few reversal examples (the trial before the reversal and trials 1–2 after it)."""
+    states (``pca_pc`` on (point, component)) and a few reversal examples (``example_pc`` on (example,
+    example_trial, component): the trial before the reversal and trials 1–2 after it)."""
     pca = PopulationPCA(2).fit(ds, period="fixation")
     pcs = pca.transform(ds, period="fixation").transpose("episode", "trial", "component").values
     labelled = np.argwhere(a["episode_trial"] >= 1)
     pick = np.random.default_rng(0).choice(len(labelled), size=min(n_points, len(labelled)), replace=False)
     ep, tr = labelled[pick].T
     first = np.argwhere((a["episode_trial"] == 0) & (a["reversed"] == 1) & (a["episode_index"] >= 1)
-                        & (np.arange(a["cue"].shape[1]) <= a["cue"].shape[1] - 3)[None, :])
-    examples = [{"pc": pcs[e, t - 1:t + 2].tolist(), "new_rewarded_cue": int(a["rewarded_cue"][e, t])} for e, t in first[:n_examples]]
-    return {"pc": pcs[ep, tr].tolist(), "rewarded_cue": a["rewarded_cue"][ep, tr].tolist(),
-            "explained_variance_ratio": pca.explained_variance_ratio_.values.tolist(), "examples": examples}
+                        & (np.arange(a["cue"].shape[1]) <= a["cue"].shape[1] - 3)[None, :])[:n_examples]
+    pc = {"long_name": "fixation state projected on a principal component (replica 0)", "units": "a.u."}
+    cue = {"long_name": "rewarded cue (0: A, 1: B)", "units": "1"}
+    return xr.Dataset(
+        {"pca_pc": (("point", "component"), pcs[ep, tr], pc),
+         "pca_rewarded_cue": ("point", a["rewarded_cue"][ep, tr], cue),
+         "explained_variance": ("component", pca.explained_variance_ratio_.values, {"long_name": "explained variance ratio", "units": "1"}),
+         "example_pc": (("example", "example_trial", "component"), np.array([pcs[e, t - 1:t + 2] for e, t in first]).reshape(-1, 3, 2),
+                        {**pc, "long_name": "fixation states across a reversal (replica 0)"}),
+         "example_new_rewarded_cue": ("example", np.array([a["rewarded_cue"][e, t] for e, t in first], int),
+                                      {**cue, "long_name": "rewarded cue after the reversal (0: A, 1: B)"})},
+        coords={"component": [f"PC{i + 1}" for i in range(pcs.shape[-1])],
+                "example_trial": ("example_trial", [0, 1, 2], {"long_name": "trial relative to the reversal (0: the trial before)", "units": "1"})})
 
 
-def summarise(per: dict, geometry: list, pca_points: dict, n_test: int) -> dict:
+def summarise(per: dict, geometry: list, pca_points: xr.Dataset, n_test: int) -> xr.Dataset:
     """Gather the replicas' results into the numbers of the figure and claims.
 
     Parameters
@@ -207,45 +217,66 @@ def summarise(per: dict, geometry: list, pca_points: dict, n_test: int) -> dict:
 
     Returns
     -------
-    dict with, per subject, condition → cue → (mean, s.e.m.) over replicas and ``effect`` (new- minus
-    old-rewarded, per replica); trials per condition; ``separation``, ``flip`` and ``pca``; the paper's values.
+    xarray.Dataset: ``rpe`` (mean cue-onset RPE) on (subject, condition, cue, replica) and ``n_trials`` on
+    (condition, cue, replica); the paper's values ``paper_rpe`` on (condition, cue); ``separation`` on
+    (replica) and the state's position ``flip`` on (relative_trial, replica); the PCA panel (:func:`pca_panel`).
     """
-    out = {"n_replicas": len(per["agent"]), "n_test_streams": n_test, "mf_alpha": MF_ALPHA, "paper": PAPER,
-           "conditions": list(CONDITIONS), "cues": list(CUES), "per_replica": per}
-    for name in SUBJECTS:
-        out[name] = {c: {k: mean_sem([r[c][k]["mean"] for r in per[name]]) for k in CUES} for c in CONDITIONS}
-        out[name]["effect"] = {c: [r[c]["new_rewarded"]["mean"] - r[c]["old_rewarded"]["mean"] for r in per[name]] for c in CONDITIONS}
-    out["n_trials_per_condition"] = {c: {k: int(sum(r[c][k]["n"] for r in per["agent"])) for k in CUES} for c in CONDITIONS}
-    out["separation"] = [g["separation"] for g in geometry]
-    out["flip"] = {k: [g["flip"][k] for g in geometry] for k in geometry[0]["flip"]}
-    out["pca"] = pca_points
-    return out
+    rpe = np.array([[[[r[c][k]["mean"] for r in per[s]] for k in CUES] for c in CONDITIONS] for s in SUBJECTS])
+    n_trials = np.array([[[r[c][k]["n"] for r in per["agent"]] for k in CUES] for c in CONDITIONS])
+    paper = np.array([PAPER.get(c, (np.nan, np.nan)) for c in CONDITIONS])
+    offsets = list(geometry[0]["flip"])
+    flip = np.array([[g["flip"][k] for g in geometry] for k in offsets])
+    return xr.Dataset(
+        {"rpe": (("subject", "condition", "cue", "replica"), rpe,
+                 {"long_name": "RPE at cue onset δ, mean over the replica's trials", "units": "reward"}),
+         "n_trials": (("condition", "cue", "replica"), n_trials, {"long_name": "trials in the condition", "units": "trials"}),
+         "paper_rpe": (("condition", "cue"), paper, {"long_name": "RPE at cue onset δ, the paper's model (Wang et al. 2018 Fig. 4)", "units": "reward"}),
+         "separation": ("replica", [g["separation"] for g in geometry],
+                        {"long_name": "latent-state cluster separation of fixation states (centroid distance / spread)", "units": "1"}),
+         "flip": (("relative_trial", "replica"), flip,
+                  {"long_name": "position on latent-state axis (−1 old assignment, +1 new)", "units": "1"})},
+        coords={"subject": list(SUBJECTS), "condition": list(CONDITIONS), "cue": list(CUES), "replica": np.arange(len(geometry)),
+                "relative_trial": ("relative_trial", [int(k) for k in offsets],
+                                   {"long_name": "trial relative to the reversal (fixation state)", "units": "1"})},
+        attrs={"n_test_streams": n_test, "test_task": TEST_TASK, "mf_alpha": MF_ALPHA, "hmm_p": list(HMM_P)},
+    ).merge(pca_points)
 
 
-def plot(numbers: dict, out_dir: Path) -> list[Path]:
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw Fig. 4 (``fig4.png``/``.pdf``) with :func:`~neurometarl.figures.reversal.plot_fig4`."""
     from ..figures.reversal import plot_fig4
 
-    return plot_fig4(numbers, out_dir / "fig4")
+    return plot_fig4(ds, out_dir / "fig4")
 
 
 # --- claims -----------------------------------------------------------------------------------------
-def _m(n, subject, cond, cue):
-    return n[subject][cond][cue][0]
+def _mean(da: xr.DataArray) -> float:
+    """Mean over replicas (NaN if any replica is NaN)."""
+    return float(np.mean(da.values))
 
 
-def _inferred_flip(n: dict):
+def _m(ds, subject, cond, cue):
+    return _mean(ds["rpe"].sel(subject=subject, condition=cond, cue=cue))
+
+
+def _effect(ds, subject, cond) -> np.ndarray:
+    """(new − old)-rewarded cue-onset RPE per replica."""
+    rpe = ds["rpe"].sel(subject=subject, condition=cond)
+    return (rpe.sel(cue="new_rewarded") - rpe.sel(cue="old_rewarded")).values
+
+
+def _inferred_flip(n):
     new, old = _m(n, "agent", "inferred", "new_rewarded"), _m(n, "agent", "inferred", "old_rewarded")
     return f"inferred: new-rewarded {new:+.3f}, old-rewarded {old:+.3f}", bool(new > 0 > old)
 
 
-def _inferred_size(n: dict):
-    inf = np.mean(n["agent"]["effect"]["inferred"])
-    exp = np.mean(n["agent"]["effect"]["experienced"])
+def _inferred_size(n):
+    inf = np.mean(_effect(n, "agent", "inferred"))
+    exp = np.mean(_effect(n, "agent", "experienced"))
     return f"new − old: inferred {inf:+.3f}, experienced {exp:+.3f}, ratio {inf / exp:.2f}", bool(exp > 0 and inf >= 0.5 * exp)
 
 
-def _pre_reversal(n: dict):
+def _pre_reversal(n):
     new, old = _m(n, "agent", "pre_reversal", "new_rewarded"), _m(n, "agent", "pre_reversal", "old_rewarded")
     lb_new, lb_old = _m(n, "agent", "last_before", "new_rewarded"), _m(n, "agent", "last_before", "old_rewarded")
     text = (f"trial 1: old-rewarded {old:+.3f}, new-rewarded {new:+.3f} "
@@ -253,24 +284,24 @@ def _pre_reversal(n: dict):
     return text, bool(old > 0 > new)
 
 
-def _baselines(n: dict):
-    mf = np.mean(n["mf"]["effect"]["inferred"]), np.mean(n["mf"]["effect"]["experienced"])
-    hmm = np.mean(n["hmm"]["effect"]["inferred"]), np.mean(n["hmm"]["effect"]["experienced"])
+def _baselines(n):
+    mf = np.mean(_effect(n, "mf", "inferred")), np.mean(_effect(n, "mf", "experienced"))
+    hmm = np.mean(_effect(n, "hmm", "inferred")), np.mean(_effect(n, "hmm", "experienced"))
     text = f"new − old, inferred / experienced: MF {mf[0]:+.3f} / {mf[1]:+.3f}; HMM {hmm[0]:+.3f} / {hmm[1]:+.3f}"
     return text, bool(mf[0] <= 0 < mf[1] and hmm[0] >= 0.9 * hmm[1] > 0)
 
 
-def _geometry(n: dict):
-    sep = np.asarray(n["separation"])
-    before, after = np.mean(n["flip"]["0"]), np.mean(n["flip"]["2"])
+def _geometry(n):
+    sep = n["separation"].values
+    before, after = _mean(n["flip"].sel(relative_trial=0)), _mean(n["flip"].sel(relative_trial=2))
     text = (f"state axis (−1 old, +1 new): before {before:+.2f}, trial 2 {after:+.2f}; "
             f"cluster separation in unit space {sep.mean():.2f} (min {sep.min():.2f})")
     return text, bool(before < -0.5 and after > 0.5)
 
 
-def _replicas(n: dict):
-    exp = np.asarray(n["agent"]["effect"]["experienced"])
-    inf = np.asarray(n["agent"]["effect"]["inferred"])
+def _replicas(n):
+    exp = _effect(n, "agent", "experienced")
+    inf = _effect(n, "agent", "inferred")
     ok = (exp > 0.1) & (inf > 0.1)
     text = (f"{int(ok.sum())} of {len(ok)} replicas; (new − old) experienced per replica "
             + ", ".join(f"{v:+.2f}" for v in exp) + "; inferred " + ", ".join(f"{v:+.2f}" for v in inf))

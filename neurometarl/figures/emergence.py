@@ -1,16 +1,18 @@
 """The emergence figure: learning curves, regret, learning gain, fitted learning rates, unit
 coding and the distribution-shift likelihood ratios, per memory architecture and ablation.
 
-Every function draws from the experiment's saved numbers (``numbers.json``), never from a live model.
+Every function draws from the experiment's saved numbers (labelled DataArrays of ``numbers.nc``), never from a live model.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib import ticker
 import numpy as np
+import xarray as xr
 
 from .style import PALETTE, save_figure, use_style
 
@@ -19,40 +21,42 @@ STYLES = {"lstm": (PALETTE[0], "-"), "gru": (PALETTE[1], "-"), "rnn": (PALETTE[2
           "feedforward": ("0.35", "--"), "fixed": ("0.55", "-."), "lesion": ("0.7", ":")}
 SHORT = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "attention": "attention", "feedforward": "feed-fwd",
          "fixed": "fixed", "lesion": "lesion"}
+#: colour, line style and width of the reference players
+REFERENCE_STYLES = {"bayes-optimal": ("k", "-", 0.9), "random": ("k", ":", 0.9)}
 
 
-def _per_replica(numbers: dict, key: str) -> dict[str, np.ndarray]:
-    return {c: np.array([r[key] for r in rows]) for c, rows in numbers["conditions"].items()}
+def _label(da: xr.DataArray) -> str:
+    return da.attrs.get("long_name", da.name or "")
 
 
-def plot_learning_curves(numbers: dict, *, ax=None, smooth: int = 5) -> plt.Axes:
+def plot_learning_curves(reward_by_trial: xr.DataArray, *, labels: dict | None = None, ax=None, smooth: int = 5) -> plt.Axes:
     """Reward by trial (mean over replicas, running mean over ``smooth`` trials) per condition, with the
-    Bayes-optimal and random players on the same episodes."""
+    Bayes-optimal and random players on the same episodes, from reward on (player, replica, trial)
+    (players not among the conditions or those two are left out); ``labels``: legend label per player."""
     ax = ax or plt.gca()
     kernel = np.ones(smooth) / smooth
-    trials = np.arange(1, 101)
-
-    def draw(curves, label, color, style, lw=1.3):
-        mean = np.mean(curves, 0)
-        ax.plot(trials[smooth - 1:], np.convolve(mean, kernel, "valid"), style, color=color, lw=lw, label=label)
-
-    for c, rows in numbers["conditions"].items():
-        draw([r["reward_by_trial"] for r in rows], numbers["labels"][c], *STYLES[c])
-    for name, color, style in (("bayes-optimal", "k", "-"), ("random", "k", ":")):
-        draw([r["reward_by_trial"] for r in numbers["references"][name]], name, color, style, lw=0.9)
+    trials = reward_by_trial["trial"].values
+    players = [p for p in reward_by_trial["player"].values if p in STYLES or p in REFERENCE_STYLES]
+    for p in players:
+        color, style, lw = (*STYLES[p], 1.3) if p in STYLES else REFERENCE_STYLES[p]
+        mean = reward_by_trial.sel(player=p).mean("replica").values
+        ax.plot(trials[smooth - 1:], np.convolve(mean, kernel, "valid"), style, color=color, lw=lw, label=(labels or {}).get(p, p))
     ax.axvspan(1, 10, color="0.93", zorder=0)
     ax.axvspan(51, 100, color="0.96", zorder=0)
-    ax.set(xlabel="trial", ylabel=f"reward (running mean of {smooth} trials)", xlim=(1, 100), ylim=(0.22, 0.82))
+    ax.set(xlabel=reward_by_trial["trial"].attrs.get("long_name", "trial"),
+           ylabel=f"{reward_by_trial.attrs.get('units', 'reward')} (running mean of {smooth} trials)", xlim=(1, 100), ylim=(0.22, 0.82))
     ax.text(5.5, 0.80, "1–10", ha="center", fontsize=7, color="0.4")
     ax.text(75, 0.80, "51–100", ha="center", fontsize=7, color="0.4")
     ax.legend(loc="lower right", ncol=2, frameon=False, fontsize=6.5, columnspacing=1.0, handlelength=2.2)
     return ax
 
 
-def _bars(ax, values: dict[str, np.ndarray], *, log: bool = False):
-    names = list(values)
+def _bars(ax, values: xr.DataArray, *, log: bool = False):
+    """Bars (mean over replicas) and dots (replicas) per condition, from values on (player or condition, replica)."""
+    dim = values.dims[0]
+    names = [c for c in values[dim].values if c in STYLES]
     for i, c in enumerate(names):
-        v = values[c]
+        v = values.sel({dim: c}).values
         ax.bar(i, v.mean(), color=STYLES[c][0], alpha=0.75, width=0.7)
         ax.plot(np.full(v.size, i) + np.linspace(-0.15, 0.15, v.size), v, "o", ms=2.5, color="k")
     ax.set_xticks(range(len(names)), [SHORT[c] for c in names], rotation=40, ha="right")
@@ -61,53 +65,55 @@ def _bars(ax, values: dict[str, np.ndarray], *, log: bool = False):
         ax.yaxis.set_major_locator(ticker.FixedLocator([0.5, 1, 2, 5, 10, 20, 50]))
         ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-    return ax
+    return names
 
 
-def plot_regret(numbers: dict, *, ax=None) -> plt.Axes:
-    """Expected regret at trial 100 per condition (bars: mean; dots: replicas), Bayes-optimal and random as lines."""
+def plot_regret(regret: xr.DataArray, *, ax=None) -> plt.Axes:
+    """Expected regret at trial 100 per condition (bars: mean; dots: replicas), Bayes-optimal and random as
+    lines, from regret on (player, replica)."""
     ax = ax or plt.gca()
-    _bars(ax, _per_replica(numbers, "regret_100"), log=True)
-    for name, style in (("bayes-optimal", "-"), ("random", ":")):
-        ax.axhline(np.mean([r["regret_100"] for r in numbers["references"][name]]), color="k", ls=style, lw=0.9, label=name)
-    ax.set_ylabel("expected regret at trial 100")
+    _bars(ax, regret, log=True)
+    for name, (_, style, _) in REFERENCE_STYLES.items():
+        ax.axhline(regret.sel(player=name).values.mean(), color="k", ls=style, lw=0.9, label=name)
+    ax.set_ylabel(_label(regret))
     ax.legend(frameon=False, fontsize=7, loc="upper left")
     return ax
 
 
-def plot_gain(numbers: dict, *, ax=None) -> plt.Axes:
-    """Within-episode learning: reward in trials 51–100 minus trials 1–10, per condition."""
+def plot_gain(gain: xr.DataArray, *, ax=None) -> plt.Axes:
+    """Within-episode learning: reward in trials 51–100 minus trials 1–10 per condition, from gain on (player, replica)."""
     ax = ax or plt.gca()
-    _bars(ax, _per_replica(numbers, "gain"))
+    _bars(ax, gain)
     ax.axhline(0, color="k", lw=0.6)
     ax.axhline(0.05, color="k", ls="--", lw=0.6)
     ax.set_ylabel("reward 51–100 − reward 1–10")
     return ax
 
 
-def plot_learning_rates(numbers: dict, *, ax=None) -> plt.Axes:
-    """Fitted Rescorla–Wagner learning rate α per condition, with Bayes-observer − RW log-likelihood per choice."""
+def plot_learning_rates(alpha: xr.DataArray, *, loglik_difference: xr.DataArray | None = None, ax=None) -> plt.Axes:
+    """Fitted Rescorla–Wagner learning rate α per condition, from α on (condition, replica); above each bar
+    the mean of ``loglik_difference`` (Bayes observer − RW log likelihood per choice, on (condition, replica))."""
     ax = ax or plt.gca()
-    alpha = _per_replica(numbers, "rw_alpha")
-    _bars(ax, alpha)
-    ax.set_ylabel("fitted RW learning rate α")
-    top = max(v.max() for v in alpha.values())
+    names = _bars(ax, alpha)
+    ax.set_ylabel(_label(alpha).replace("fitted Rescorla–Wagner", "fitted RW"))
+    top = float(alpha.max())
     ax.set_ylim(0, top * 1.35)
-    bayes, rw = _per_replica(numbers, "bayes_loglik_per_choice"), _per_replica(numbers, "rw_loglik_per_choice")
-    for i, c in enumerate(alpha):
-        ax.text(i, top * 1.22, f"{(bayes[c] - rw[c]).mean():+.2f}", ha="center", fontsize=6)
-    ax.text(-0.6, top * 1.31, "log L per choice, Bayes observer − RW:", fontsize=6, va="bottom")
+    if loglik_difference is not None:
+        for i, c in enumerate(names):
+            ax.text(i, top * 1.22, f"{loglik_difference.sel(condition=c).values.mean():+.2f}", ha="center", fontsize=6)
+        ax.text(-0.6, top * 1.31, "log L per choice, Bayes observer − RW:", fontsize=6, va="bottom")
     return ax
 
 
-def plot_units(numbers: dict, *, ax=None) -> plt.Axes:
-    """Fraction of units coding the correlated observer's belief, the previous choice and the previous reward."""
+def plot_units(fraction: xr.DataArray, *, ax=None) -> plt.Axes:
+    """Fraction of units coding each regressor (the correlated observer's belief, the previous choice and the
+    previous reward) per condition, from fractions on (condition, replica, regressor)."""
     ax = ax or plt.gca()
-    names = list(numbers["conditions"])
-    regressors = list(numbers["conditions"][names[0]][0]["units"])
+    names = list(fraction["condition"].values)
+    regressors = list(fraction["regressor"].values)
     width = 0.8 / len(regressors)
     for j, reg in enumerate(regressors):
-        means = [np.mean([r["units"][reg] for r in numbers["conditions"][c]]) for c in names]
+        means = [np.mean(fraction.sel(condition=c, regressor=reg).values) for c in names]
         ax.bar(np.arange(len(names)) + (j - (len(regressors) - 1) / 2) * width, means, width, color=PALETTE[4 + j],
                label=reg.replace("_", " "))
     ax.set_xticks(range(len(names)), [SHORT[c] for c in names], rotation=40, ha="right")
@@ -116,38 +122,44 @@ def plot_units(numbers: dict, *, ax=None) -> plt.Axes:
     return ax
 
 
-def plot_shift(numbers: dict, *, ax=None) -> plt.Axes:
-    """Log likelihood ratio per choice, training-distribution observer vs test-distribution observer."""
+def plot_shift(log_lr_per_choice: xr.DataArray, *, reward_ratio: xr.DataArray | None = None, ax=None) -> plt.Axes:
+    """Log likelihood ratio per choice, training-distribution observer vs test-distribution observer, from
+    values on (shift, replica); ``reward_ratio`` (on (shift, replica)): the agent's reward over the test
+    distribution's Bayes-optimal player's, its mean written beside each bar."""
     ax = ax or plt.gca()
-    shifts = list(numbers["shifts"])
+    shifts = list(log_lr_per_choice["shift"].values)
     for i, s in enumerate(shifts):
-        v = np.array([r["log_lr_per_choice"] for r in numbers["shifts"][s]])
-        ratio = np.mean([r["reward"] / r["bayes_test_reward"] for r in numbers["shifts"][s]])
+        v = log_lr_per_choice.sel(shift=s).values
         ax.barh(i, v.mean(), color=PALETTE[0] if v.mean() > 0 else PALETTE[3], alpha=0.75, height=0.6)
         ax.plot(v, np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), "o", ms=2.5, color="k")
-        ax.text(1.02, i, f"reward {ratio:.2f}× test Bayes", transform=ax.get_yaxis_transform(), va="center", fontsize=6.5)
+        if reward_ratio is not None:
+            ax.text(1.02, i, f"reward {np.mean(reward_ratio.sel(shift=s).values):.2f}× test Bayes",
+                    transform=ax.get_yaxis_transform(), va="center", fontsize=6.5)
     ax.axvline(0, color="k", lw=0.6)
     ax.set_yticks(range(len(shifts)), shifts)
     ax.invert_yaxis()
-    ax.set_xlabel("log LR per choice (> 0: training observer wins)")
+    ax.set_xlabel(f"log LR per choice, {log_lr_per_choice.attrs.get('units', 'nats')} (> 0: training observer wins)")
     return ax
 
 
-def plot_emergence(numbers: dict, path_stem: str | Path) -> list[Path]:
-    """The six-panel emergence figure, written as ``<path_stem>.png`` and ``.pdf``."""
+def plot_emergence(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
+    """The six-panel emergence figure from the emergence experiment's numbers, written as ``<path_stem>.png`` and ``.pdf``."""
     with use_style():
         fig, axes = plt.subplots(2, 3, figsize=(15, 8.2), gridspec_kw={"width_ratios": (1.45, 1, 1)})
-        panels = ((plot_learning_curves, "a  within-episode learning, weights frozen"),
-                  (plot_regret, "b  regret at trial 100 (correlated bandit)"),
-                  (plot_gain, "c  learning gain (dashed: claim margin)"),
-                  (plot_learning_rates, "d  fitted learning rate"),
-                  (plot_units, "e  unit coding at the choice step"),
-                  (plot_shift, "f  distribution shift: whose observer?"))
+        panels = ((lambda ax: plot_learning_curves(ds["reward_by_trial"], labels=json.loads(ds.attrs["labels"]), ax=ax),
+                   "a  within-episode learning, weights frozen"),
+                  (lambda ax: plot_regret(ds["regret"], ax=ax), "b  regret at trial 100 (correlated bandit)"),
+                  (lambda ax: plot_gain(ds["gain"], ax=ax), "c  learning gain (dashed: claim margin)"),
+                  (lambda ax: plot_learning_rates(ds["rw_alpha"], loglik_difference=ds["bayes_loglik_per_choice"] - ds["rw_loglik_per_choice"],
+                                                  ax=ax), "d  fitted learning rate"),
+                  (lambda ax: plot_units(ds["unit_fraction"], ax=ax), "e  unit coding at the choice step"),
+                  (lambda ax: plot_shift(ds["log_lr_per_choice"], reward_ratio=ds["shift_reward"] / ds["shift_bayes_reward"], ax=ax),
+                   "f  distribution shift: whose observer?"))
         for ax, (draw, title) in zip(axes.flat, panels):
-            draw(numbers, ax=ax)
+            draw(ax)
             ax.set_title(title)
-        fig.suptitle(f"Emergence of within-episode learning ({numbers['n_replicas']} replicas × "
-                     f"{numbers['n_test_episodes_per_replica']} test episodes per condition)", fontsize=11)
+        fig.suptitle(f"Emergence of within-episode learning ({ds.sizes['replica']} replicas × "
+                     f"{ds.attrs['n_test_episodes_per_replica']} test episodes per condition)", fontsize=11)
         fig.tight_layout()
         paths = save_figure(fig, path_stem)
         plt.close(fig)
