@@ -153,9 +153,10 @@ def test_emergence_claims_on_shipped_checkpoints(tmp_path):
     assert np.allclose(ds["log_lr"], ds["shift_loglik"].sel(observer="train") - ds["shift_loglik"].sel(observer="test"))
     (tmp_path / "emergence.png").unlink()
     assert main(["figure", "emergence", "--results", str(tmp_path)]) == 0 and (tmp_path / "emergence.png").is_file()
-    for name in EXPECTED_TO_PASS:
-        assert claims[name]["pass"], (name, claims[name]["measured"])
+    assert {name for name, c in claims.items() if c["pass"]} == set(EXPECTED_TO_PASS), \
+        {name: c["measured"] for name, c in claims.items()}
 
 
-EXPECTED_TO_PASS = ("memory_learns_within_episode", "no_memory_flat", "fixed_problem_flat", "reward_lesion_chance",
-                    "shift_training_observer", "attention_matches_lstm")
+#: the claims that pass from the shipped checkpoints; memory_learns_within_episode, shift_training_observer and
+#: shift_heldout_levels fail honestly (docs/emergence.md; issue 22 re-decides them with enough power)
+EXPECTED_TO_PASS = ("no_memory_flat", "fixed_problem_flat", "reward_lesion_chance", "attention_matches_lstm")

@@ -161,9 +161,9 @@ def analyse(ctx: Context) -> xr.Dataset:
     """Record ``n_test`` frozen streams per replica: cue-onset RPEs by condition × cue for the agent
     and for the model-free and ideal-observer baselines run on its trials, the latent-state separation
     and flip profile of the fixation states, and the first replica's PCA panel (see :func:`summarise`)."""
-    per = {s: [] for s in SUBJECTS}
+    per: dict[str, list] = {s: [] for s in SUBJECTS}
     geometry = []
-    pca_points = None
+    pca_points: xr.Dataset | None = None
     for i, agent in enumerate(ctx.subjects["agent"]):
         ds = record_session(agent, TEST_TASK, ctx.sizes["n_test"], seed=ctx.seed + i)
         config = json.loads(ds.attrs["task_config"])
@@ -177,6 +177,7 @@ def analyse(ctx: Context) -> xr.Dataset:
         geometry.append({"separation": separation, "flip": flip_profile(position, a)})
         if i == 0:
             pca_points = pca_panel(ds, a)
+    assert pca_points is not None, "an experiment runs at least one replica"
     return summarise(per, geometry, pca_points, ctx.sizes["n_test"])
 
 
