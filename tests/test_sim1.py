@@ -4,10 +4,11 @@ the full claim checks on the shipped checkpoints run with --run-slow."""
 
 import json
 
-import numpy as np
 import pytest
 
+from neurometarl.cli import main
 from neurometarl.experiments import run_experiment, sim1
+from neurometarl.experiments.base import load_numbers
 
 CLAIMS = {"undermatching_train", "undermatching_held_out", "reward_kernel", "units_action_value_over_reward",
           "learns_within_episode"}
@@ -18,7 +19,7 @@ def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim1")
     card = run_experiment("sim1", out, retrain=True, n_seeds=2, scale=0.0004, progress=False,
                           sizes={"n_test": 60, "n_fit": 30, "fit_max_iter": 15})
-    return card, out, json.loads((out / "numbers.json").read_text())
+    return card, out, load_numbers(out)
 
 
 def test_scorecard_has_every_claim_measured(tiny):
@@ -31,16 +32,26 @@ def test_scorecard_has_every_claim_measured(tiny):
 
 
 def test_numbers_cover_agent_and_both_baselines(tiny):
-    _, out, numbers = tiny
-    assert numbers["n_replicas"] == 2 and numbers["n_test_episodes"] == 60
-    for s in ("agent", "rw", "bayes"):
-        assert np.asarray(numbers[s]["reward_kernel"]).shape == (2, 15)
-        assert np.asarray(numbers[s]["p_richer"]).shape == (2, 50)
-        assert set(numbers[s]["unit_mean_abs_r"][0]) == set(sim1.PAPER_UNIT_R)
-    assert set(numbers["baseline_fits"][0]["rw"]["params"]) == {"alpha", "beta", "kappa", "tau"}
+    _, out, numbers = tiny  # numbers.nc: a labelled Dataset
+    assert not (out / "numbers.json").exists()
+    assert all({"long_name", "units"} <= set(numbers[v].attrs) for v in numbers.data_vars)
+    assert numbers.sizes["replica"] == 2 and numbers.attrs["n_test_episodes"] == 60
+    assert numbers["learner"].values.tolist() == ["agent", "rw", "bayes"]
+    assert numbers["reward_kernel"].dims == ("learner", "replica", "lag") and numbers.sizes["lag"] == 15
+    assert numbers["p_richer"].dims == ("learner", "replica", "trial") and numbers.sizes["trial"] == 50
+    assert numbers["unit_mean_abs_r"].dims == ("learner", "replica", "period", "variable")
+    assert set(numbers["variable"].values) == set(sim1.PAPER_UNIT_R)
+    assert numbers["matching_slope"].dims == ("learner", "replica", "p0_range")
+    assert numbers["log_choice_ratio"].dims == ("replica", "p0_range", "point")
+    assert set(numbers["rw_param"].values) == {"alpha", "beta", "kappa", "tau"}
     # an untrained network answers the fixation cue at random: it earns far less than the baselines
-    assert np.mean(numbers["agent"]["reward_per_trial"]) < np.mean(numbers["bayes"]["reward_per_trial"])
+    reward = numbers["reward_per_trial"].mean("replica")
+    assert reward.sel(learner="agent") < reward.sel(learner="bayes")
+    assert sim1.improvement(numbers).shape == (2,)
     assert (out / "fig2.png").stat().st_size > 50_000 and (out / "fig2.pdf").is_file()
+    (out / "fig2.png").unlink()
+    assert main(["figure", "sim1", "--results", str(out)]) == 0
+    assert (out / "fig2.png").is_file()
 
 
 @pytest.mark.slow

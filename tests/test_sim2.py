@@ -3,11 +3,11 @@ test set): checkpoints → recordings on both schedules → learning rates, deco
 baselines → numbers → Fig. 3 → scorecard; the full claim checks on the shipped checkpoints run with
 --run-slow."""
 
-import json
-
 import pytest
 
+from neurometarl.cli import main
 from neurometarl.experiments import run_experiment
+from neurometarl.experiments.base import load_numbers
 
 CLAIMS = {"learning_rate_adapts", "decoded_volatility", "volatility_units", "fixed_rw_flat"}
 
@@ -16,7 +16,7 @@ CLAIMS = {"learning_rate_adapts", "decoded_volatility", "volatility_units", "fix
 def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim2")
     card = run_experiment("sim2", out, retrain=True, n_seeds=2, scale=0.002, progress=False, sizes={"n_test": 30})
-    return card, out, json.loads((out / "numbers.json").read_text())
+    return card, out, load_numbers(out)
 
 
 def test_scorecard_has_every_claim_measured(tiny):
@@ -28,16 +28,23 @@ def test_scorecard_has_every_claim_measured(tiny):
 
 
 def test_numbers_and_figure(tiny):
-    _, out, numbers = tiny
-    n_windows = len(numbers["window_centre"])
-    for s in ("agent", "bayes", "fixed_rw"):
-        assert len(numbers["phase_rates"][s]) == 2
-        assert set(numbers["phase_rates"][s][0]) == {"stable-1", "volatile-1", "volatile-2", "stable-2"}
-        assert len(numbers["learning_rate_curves"][s][0]["stable-first"]) == n_windows
-    assert len(numbers["decoding_r"]) == 2 and all(-1 <= r <= 1 for r in numbers["decoding_r"])
-    assert all(0 <= f <= 1 for f in numbers["volatility_unit_fraction"])
-    assert numbers["volatile_trials"]["stable-first"][:100] == [0] * 100
+    _, out, numbers = tiny  # numbers.nc: a labelled Dataset
+    assert not (out / "numbers.json").exists()
+    assert all({"long_name", "units"} <= set(numbers[v].attrs) for v in numbers.data_vars)
+    assert numbers["learner"].values.tolist() == ["agent", "bayes", "fixed_rw"] and numbers.sizes["replica"] == 2
+    assert numbers["phase"].values.tolist() == ["stable-1", "volatile-1", "volatile-2", "stable-2"]
+    assert numbers["phase_rate"].dims == ("learner", "replica", "phase")
+    assert numbers["learning_rate"].dims == ("learner", "replica", "schedule", "window_start")
+    assert numbers["window_centre"].dims == ("window_start",)
+    assert numbers["decoding_r"].dims == ("replica",) and ((-1 <= numbers["decoding_r"]) & (numbers["decoding_r"] <= 1)).all()
+    assert numbers["decoded_volatility"].dims == ("replica", "schedule", "trial")
+    fraction = numbers["unit_fraction"].sel(regressor="volatility")
+    assert fraction.dims == ("replica",) and ((0 <= fraction) & (fraction <= 1)).all()
+    assert numbers["volatile"].sel(schedule="stable-first").values[:100].tolist() == [0] * 100
     assert (out / "fig3.png").stat().st_size > 50_000 and (out / "fig3.pdf").is_file()
+    (out / "fig3.png").unlink()
+    assert main(["figure", "sim2", "--results", str(out)]) == 0
+    assert (out / "fig3.png").is_file()
 
 
 @pytest.mark.slow

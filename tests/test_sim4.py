@@ -1,14 +1,14 @@
 """Sim 4 (Fig. 5): the experiment's analysis pieces on known inputs (baseline signatures, rat table,
 RPE regression) and the experiment end to end on a tiny training budget (full claims: slow)."""
 
-import json
-
-import numpy as np
 import pytest
 
+from neurometarl.analysis.behaviour import stay_probabilities, stay_summary
+from neurometarl.cli import main
 from neurometarl.data import recording_to_table
 from neurometarl.data.datasets import load_rat_twostep
 from neurometarl.experiments import run_experiment, sim4
+from neurometarl.experiments.base import load_numbers
 from neurometarl.settings import checkpoints_dir
 from neurometarl.models import LatentStateTwoStep, ModelBasedTwoStep, ModelFreeTwoStep
 
@@ -19,8 +19,8 @@ def simulated(model, params, n_subjects=4, n_episodes=40, seed=0):
 
 
 def test_baselines_for_the_stay_bars_show_their_signatures():
-    mf = sim4.stay_numbers(recording_to_table(simulated(ModelFreeTwoStep(), sim4.MF_PARAMS)))["summary"]
-    mb = sim4.stay_numbers(recording_to_table(simulated(ModelBasedTwoStep(), sim4.MB_PARAMS)))["summary"]
+    mf = stay_summary(stay_probabilities(recording_to_table(simulated(ModelFreeTwoStep(), sim4.MF_PARAMS))))
+    mb = stay_summary(stay_probabilities(recording_to_table(simulated(ModelBasedTwoStep(), sim4.MB_PARAMS))))
     # model-free: a main effect of reward that dominates; its smaller interaction is the confound of
     # Akam, Costa & Dayan (2015): with 0.9/0.1 rewards the better action is mostly the one chosen
     # before common-rewarded and rare-unrewarded trials, so stays there are higher for MF too
@@ -32,13 +32,12 @@ def test_baselines_for_the_stay_bars_show_their_signatures():
 
 @pytest.mark.dataset("rat-twostep", "hbayesdm")
 def test_rat_row_is_the_dataset_card_table():
-    rats = sim4.stay_numbers(load_rat_twostep())
-    assert rats["summary"]["n_subjects"] == 6
+    rats = stay_summary(stay_probabilities(load_rat_twostep()))
+    assert rats["n_subjects"] == 6
     for key, value in sim4.CARD_RAT_STAY.items():
-        assert rats["summary"][key] == pytest.approx(value, abs=0.005)
-    lags = sim4.lag_numbers(load_rat_twostep())
-    coef = np.array(lags["coef"])
-    assert coef.shape == (6, 4, sim4.N_LAGS)
+        assert rats[key] == pytest.approx(value, abs=0.005)
+    lags = sim4.lag_regression(load_rat_twostep())
+    assert lags["coef"].dims == ("subject", "trial_type", "lag") and lags["coef"].shape == (6, 4, sim4.N_LAGS)
 
 
 def test_rpe_regression_of_the_model_based_learner_on_itself():
@@ -71,10 +70,22 @@ def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
     for c in card["claims"]:
         assert "not computed" not in str(c["measured"]), c
     assert next(c for c in card["claims"] if c["claim"] == "rat_stay_table")["pass"]
-    numbers = json.loads((out / "numbers.json").read_text())
-    assert numbers["n_replicas"] == 2 and len(numbers["hybrid_w"]) == 2
-    assert np.array(numbers["lags"]["agent_coef"]).shape == (2, 4, sim4.N_LAGS)
+    numbers = load_numbers(out)  # numbers.nc: a labelled Dataset
+    assert not (out / "numbers.json").exists()
+    assert all({"long_name", "units"} <= set(numbers[v].attrs) for v in numbers.data_vars)
+    assert numbers["agent_stay"].dims == ("protocol", "replica", "transition", "outcome")
+    assert numbers["protocol"].values.tolist() == ["twostep", "twostep-rat", "twostep-daw"] and numbers.sizes["replica"] == 2
+    assert numbers["agent_stay_se"].shape == numbers["agent_stay"].shape and (numbers["agent_stay_se"] >= 0).all()
+    assert numbers["rat_stay"].dims == ("rat", "transition", "outcome") and numbers.sizes["rat"] == 6
+    assert numbers["agent_lag_coef"].dims == ("replica", "trial_type", "lag") and numbers.sizes["lag"] == sim4.N_LAGS
+    assert numbers["rat_lag_se"].dims == ("rat", "trial_type", "lag") and (numbers["rat_lag_se"] > 0).all()
+    assert numbers["hybrid_params"].sel(hybrid_param="w").shape == (2,)
+    assert numbers["rpe_r2"].dims == ("replica", "event", "model")
+    assert sim4.reference_tables(numbers)[0]["rows"]
     assert (out / "fig5.png").stat().st_size > 50_000 and (out / "fig5.pdf").is_file()
+    (out / "fig5.png").unlink()
+    assert main(["figure", "sim4", "--results", str(out)]) == 0
+    assert (out / "fig5.png").is_file()
 
 
 @pytest.mark.slow

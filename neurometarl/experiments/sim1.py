@@ -25,6 +25,7 @@ is left out through the ``active`` latent):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +39,14 @@ from ..data import recording_to_table
 from ..lab import record_session
 from ..models import QLearning
 from ..models.baited import BaitedObserver
-from .base import Claim, Context, Experiment, mean_sem, nanmean, reference_table, register
+from .base import Claim, Context, Experiment, nanmean, reference_table, register
 from .episode_fits import fit_numbers
 
 TEST_TASK = "matching-test"
 N_LAGS = 15
 EARLY, LATE = (0, 10), (40, 50)  # trial ranges compared for within-episode learning
 SUBJECTS = ("agent", "rw", "bayes")
+LONG = {"rw": "RW learner with perseveration", "bayes": "Bayesian observer of the baited schedule"}
 REGRESSORS = {"last action": "prev_action", "last reward": "prev_reward", "action x reward": "prev_action_x_reward"}
 VALUE = "value left"
 #: spec Sim 1 [fig]: the paper's model, mean |partial r| over units, and best units
@@ -116,11 +118,11 @@ def behaviour(ds: xr.Dataset, subject: str) -> dict:
     return out
 
 
-def analyse(ctx: Context) -> dict:
+def analyse(ctx: Context) -> xr.Dataset:
     """Per replica: record ``n_test`` frozen episodes over the whole p0 range, fit the perseverative
     RW learner and the baited Bayesian observer to the first ``n_fit`` episodes, simulate each
     fitted baseline on the same protocol, and run the matching, Lau & Glimcher and unit-coding
-    analyses on agent and baselines alike; returns the per-replica values with means ± s.e.m."""
+    analyses on agent and baselines alike. Returns a Dataset of per-replica values (see :func:`numbers`)."""
     size = ctx.sizes
     per = {s: [] for s in SUBJECTS}
     fits = []
@@ -142,56 +144,101 @@ def analyse(ctx: Context) -> dict:
                                   dims=("episode", "trial"), coords={"episode": sim["episode"].to_numpy(), "trial": sim["trial"].to_numpy()})
             recordings[name] = (sim, values)
         for name, (rec, values) in recordings.items():
-            per[name].append({**behaviour(rec, f"seed{i}"), "units": unit_coding(rec, values),
-                              "units_choice": unit_coding(rec, values, "choice")})
-    return _summarise(per, fits, size["n_test"])
+            per[name].append({**behaviour(rec, f"seed{i}"), "units": {"fixation": unit_coding(rec, values),
+                                                                     "choice": unit_coding(rec, values, "choice")}})
+    return numbers(per, fits, size["n_test"])
 
 
-def _summarise(per: dict, fits: list, n_test: int) -> dict:
-    out = {"n_replicas": len(per["agent"]), "n_test_episodes": n_test, "n_lags": N_LAGS,
-           "paper_unit_r": PAPER_UNIT_R, "paper_best_unit_r": PAPER_BEST_UNIT_R, "monkey_fraction": MONKEY_FRACTION,
-           "paper_matching_slope": PAPER_MATCHING_SLOPE, "early_trials": EARLY, "late_trials": LATE,
-           "baseline_fits": fits}
-    for s in SUBJECTS:
-        rows = per[s]
-        out[s] = {
-            "slope_train": [r["slope_train"] for r in rows], "slope_held_out": [r["slope_held_out"] for r in rows],
-            "reward_kernel": [r["reward_kernel"] for r in rows], "choice_kernel": [r["choice_kernel"] for r in rows],
-            "p_richer": [r["p_richer"] for r in rows], "reward_per_trial": [r["reward_per_trial"] for r in rows],
-            "unit_mean_abs_r": [r["units"]["mean_abs_r"] for r in rows],
-            "unit_max_abs_r": [r["units"]["max_abs_r"] for r in rows],
-            "unit_fraction_p05": [r["units"]["fraction_p05"] for r in rows],
-            "unit_mean_abs_r_choice_step": [r["units_choice"]["mean_abs_r"] for r in rows],
-            "improvement": [float(np.mean(r["p_richer"][slice(*LATE)]) - np.mean(r["p_richer"][slice(*EARLY)])) for r in rows],
-        }
-        out[s]["summary"] = {"slope_train": mean_sem(out[s]["slope_train"]), "slope_held_out": mean_sem(out[s]["slope_held_out"]),
-                             "reward_per_trial": mean_sem(out[s]["reward_per_trial"]),
-                             "improvement": mean_sem(out[s]["improvement"]),
-                             "unit_mean_abs_r": {k: mean_sem([u[k] for u in out[s]["unit_mean_abs_r"]]) for k in PAPER_UNIT_R},
-                             "unit_mean_abs_r_choice_step": {k: mean_sem([u[k] for u in out[s]["unit_mean_abs_r_choice_step"]])
-                                                             for k in PAPER_UNIT_R}}
-    out["matching_points"] = {part: [r[f"points_{part}"] for r in per["agent"]] for part in ("train", "held_out")}
-    return out
+def numbers(per: dict, fits: list, n_test: int) -> xr.Dataset:
+    """The per-replica results as the Sim 1 Dataset: on (learner, replica, ...) ``matching_slope``
+    (p0_range), ``reward_kernel`` and ``choice_kernel`` (lag), ``p_richer`` (trial), ``reward_per_trial``,
+    and unit coding ``unit_mean_abs_r``, ``unit_max_abs_r``, ``unit_fraction_p05`` (period, variable);
+    the agents' matching points on (replica, p0_range, point); the baselines' pooled fits on replica;
+    the paper's and the monkeys' values."""
+    variables = list(PAPER_UNIT_R)
+    ranges = ("train", "held_out")
+    periods = ("fixation", "choice")
+
+    def each(get):
+        return [[get(r) for r in per[s]] for s in SUBJECTS]
+
+    n_points = max(len(r[f"points_{part}"]["log_reward_ratio"]) for r in per["agent"] for part in ranges)
+
+    def points(key):
+        out = np.full((len(per["agent"]), len(ranges), n_points), np.nan)
+        for i, r in enumerate(per["agent"]):
+            for j, part in enumerate(ranges):
+                values = r[f"points_{part}"][key]
+                out[i, j, :len(values)] = values
+        return out
+
+    weight = {"units": "log-odds"}
+    unit = ("learner", "replica", "period", "variable")
+    one = {"units": "1"}
+    fit_vars = {}
+    for who in ("rw", "bayes"):
+        fit_vars[f"{who}_params"] = (("replica", f"{who}_param"), [list(f[who]["params"].values()) for f in fits],
+                                     {"long_name": f"pooled fit of the {LONG[who]}, natural-scale parameter", **one})
+    for key, label, units in (("nll", "negative log-likelihood of the pooled fit", "nats"), ("bic", "BIC of the pooled fit", "nats"),
+                              ("n_choices", "choices fitted", "1"), ("converged", "the pooled fit's optimiser converged", "1")):
+        fit_vars[f"fit_{key}"] = (("replica", "baseline"), [[f[who][key] for who in ("rw", "bayes")] for f in fits],
+                                  {"long_name": label, "units": units})
+    return xr.Dataset(
+        {"matching_slope": (("learner", "replica", "p0_range"), each(lambda r: [r[f"slope_{part}"] for part in ranges]),
+                            {"long_name": "matching slope (sensitivity of log2 choice ratio to log2 reward ratio)", **one}),
+         "reward_kernel": (("learner", "replica", "lag"), each(lambda r: r["reward_kernel"]),
+                           {"long_name": "Lau & Glimcher weight on past reward (+1 rewarded right, -1 rewarded left)", **weight}),
+         "choice_kernel": (("learner", "replica", "lag"), each(lambda r: r["choice_kernel"]),
+                           {"long_name": "Lau & Glimcher weight on past choice (+1 right, -1 left)", **weight}),
+         "p_richer": (("learner", "replica", "trial"), each(lambda r: r["p_richer"]),
+                      {"long_name": "P(choose the richer arm)", **one}),
+         "reward_per_trial": (("learner", "replica"), each(lambda r: r["reward_per_trial"]),
+                              {"long_name": "reward per running trial", "units": "reward"}),
+         **{f"unit_{stat}": (unit, each(lambda r: [[r["units"][p][stat][v] for v in variables] for p in periods]),
+                             {"long_name": label, **one})
+            for stat, label in (("mean_abs_r", "mean |partial Spearman r| over units"),
+                                ("max_abs_r", "largest |partial Spearman r| over units"),
+                                ("fraction_p05", "fraction of units with P < 0.05"))},
+         "log_reward_ratio": (("replica", "p0_range", "point"), points("log_reward_ratio"),
+                              {"long_name": "log2(rewards right / rewards left), one point per test episode (NaN-padded)", "units": "log2 ratio"}),
+         "log_choice_ratio": (("replica", "p0_range", "point"), points("log_choice_ratio"),
+                              {"long_name": "log2(choices right / choices left), one point per test episode (NaN-padded)", "units": "log2 ratio"}),
+         **fit_vars,
+         "paper_unit_r": ("variable", [PAPER_UNIT_R[v] for v in variables],
+                          {"long_name": "mean |partial r| over units, the paper's model (spec Sim 1 [fig])", **one}),
+         "monkey_fraction": ("variable", [MONKEY_FRACTION[v] for v in variables],
+                             {"long_name": "fraction of dlPFC neurons coding the variable, monkeys (Tsutsui et al. 2016)", **one}),
+         "paper_matching_slope": ((), PAPER_MATCHING_SLOPE, {"long_name": "matching slope, monkeys and the paper's model", **one})},
+        coords={"learner": ("learner", list(SUBJECTS), {"long_name": "learner"}), "replica": np.arange(len(per["agent"])),
+                "p0_range": ("p0_range", list(ranges), {"long_name": "episodes' base rates: training range or held out"}),
+                "lag": ("lag", np.arange(1, N_LAGS + 1), {"long_name": "lag (trials back)", "units": "trial"}),
+                "trial": ("trial", np.arange(len(per["agent"][0]["p_richer"])), {"long_name": "trial from the episode start", "units": "trial"}),
+                "period": ("period", list(periods), {"long_name": "step of the trial the units are read at"}),
+                "variable": ("variable", variables, {"long_name": "coded variable"}),
+                "baseline": list(fits[0]), "rw_param": list(fits[0]["rw"]["params"]), "bayes_param": list(fits[0]["bayes"]["params"])},
+        attrs={"n_test_episodes": n_test, "n_lags": N_LAGS, "early_trials": list(EARLY), "late_trials": list(LATE),
+               "paper_best_unit_r": json.dumps(PAPER_BEST_UNIT_R)},
+    )
 
 
-def plot(numbers: dict, out_dir: Path) -> list[Path]:
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw Fig. 2 (``fig2.png``/``.pdf``, six panels) with :func:`~neurometarl.figures.matching.plot_fig2`."""
     from ..figures.matching import plot_fig2
 
-    return plot_fig2(numbers, out_dir / "fig2")
+    return plot_fig2(ds, out_dir / "fig2")
 
 
 # --- claims -----------------------------------------------------------------------------------------
 def _slope_claim(part: str):
-    def check(n: dict):
-        s = np.asarray(n["agent"][f"slope_{part}"])
+    def check(ds: xr.Dataset):
+        s = ds["matching_slope"].sel(learner="agent", p0_range=part).values
         return f"{s.mean():.2f} ± {s.std(ddof=1) / np.sqrt(len(s)) if len(s) > 1 else 0:.2f} (seeds {s.min():.2f}..{s.max():.2f})", bool(0.3 <= s.mean() <= 0.9)
 
     return check
 
 
-def _kernel_claim(n: dict):
-    k = np.asarray(n["agent"]["reward_kernel"])  # (seed, lag)
+def _kernel_claim(ds: xr.Dataset):
+    k = ds["reward_kernel"].sel(learner="agent").transpose("replica", "lag").values
     mean = k.mean(0)
     positive = int((k[:, 0] > 0).sum())
     decays = bool(mean[0] > mean[4] > mean[9:].mean()) if k.shape[1] >= 10 else bool(mean[0] > mean[-1])
@@ -200,31 +247,40 @@ def _kernel_claim(n: dict):
     return text, bool(mean[0] > 0 and positive >= int(np.ceil(7 / 8 * len(k))) and decays)
 
 
-def _units_claim(n: dict):
-    m = n["agent"]["summary"]["unit_mean_abs_r"]
-    action, reward, value = m["last action"][0], m["last reward"][0], m["value left"][0]
+def _units_claim(ds: xr.Dataset):
+    r = ds["unit_mean_abs_r"].sel(learner="agent", period="fixation")
+    action, reward, value = (float(np.mean(r.sel(variable=v).values)) for v in ("last action", "last reward", "value left"))
     text = f"mean |r|: last action {action:.2f}, value {value:.2f}, last reward {reward:.2f}"
     return text, bool(action > reward and value > reward)
 
 
-def _improvement_claim(n: dict):
-    d = np.asarray(n["agent"]["improvement"])
-    early, late = n["early_trials"], n["late_trials"]
+def improvement(ds: xr.Dataset, learner: str = "agent") -> np.ndarray:
+    """Per replica, P(richer) over the late trials minus over the early trials (``late_trials``,
+    ``early_trials`` attrs: [start, stop) trial indices)."""
+    early, late = (slice(*ds.attrs[k]) for k in ("early_trials", "late_trials"))
+    return np.array([float(np.mean(p[late]) - np.mean(p[early]))
+                     for p in ds["p_richer"].sel(learner=learner).transpose("replica", "trial").values])
+
+
+def _improvement_claim(ds: xr.Dataset):
+    d = improvement(ds)
+    early, late = ds.attrs["early_trials"], ds.attrs["late_trials"]
     text = (f"P(richer) trials {late[0] + 1}-{late[1]} minus {early[0] + 1}-{early[1]}: {d.mean():+.3f} "
             f"(> 0 in {int((d > 0).sum())} of {len(d)} seeds)")
     return text, bool((d > 0).sum() >= int(np.ceil(7 / 8 * len(d))))
 
 
-def reference_tables(n) -> list[dict]:
+def reference_tables(ds: xr.Dataset) -> list[dict]:
     """The report's reference rows: animals, humans and the paper's model beside ours."""
-    keys = list(n["monkey_fraction"])
+    keys = [str(v) for v in ds["variable"].values]
+    fraction = ds["unit_fraction_p05"].sel(learner="agent", period="fixation")
     return [
         reference_table("Fraction of units coding each variable (P < 0.05)", keys, {
-            "monkeys' dlPFC neurons (Tsutsui et al. 2016)": [n["monkey_fraction"][k] for k in keys],
-            "meta-RL agent, ours (mean over seeds)": [nanmean([s[k] for s in n["agent"]["unit_fraction_p05"]]) for k in keys]}),
+            "monkeys' dlPFC neurons (Tsutsui et al. 2016)": ds["monkey_fraction"].values.tolist(),
+            "meta-RL agent, ours (mean over seeds)": [nanmean(fraction.sel(variable=k).values) for k in keys]}),
         reference_table("Matching slope (under-matching below 1)", ["slope"], {
-            "monkeys and the paper's model (Lau & Glimcher 2005; Wang et al. 2018)": [n["paper_matching_slope"]],
-            "meta-RL agent, ours (mean over seeds)": [nanmean(n["agent"]["slope_train"])]}),
+            "monkeys and the paper's model (Lau & Glimcher 2005; Wang et al. 2018)": [float(ds["paper_matching_slope"])],
+            "meta-RL agent, ours (mean over seeds)": [nanmean(ds["matching_slope"].sel(learner="agent", p0_range="train").values)]}),
     ]
 
 

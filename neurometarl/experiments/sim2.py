@@ -22,6 +22,7 @@ the mean over the windows lying entirely inside it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ from ..analysis import (
 from ..analysis.align import activity
 from ..lab import record_session
 from ..models import BehrensLearner, VolatilityObserver
-from .base import Claim, Context, Experiment, mean_sem, reference_table, register
+from .base import Claim, Context, Experiment, reference_table, register
 from .episode_fits import window_learning_rates
 
 SCHEDULES = {"stable-first": "volatility-stable-first", "volatile-first": "volatility-volatile-first"}
@@ -55,6 +56,7 @@ FIXED_RW = {"alpha": 0.25, "beta": 0.15}  # the control's true learning rate; β
 BAYES_BETA = 0.15  # softmax of the simulated observer (per point of expected value)
 WINDOW, WINDOW_STEP = 10, 2
 SUBJECTS = ("agent", "bayes", "fixed_rw")
+VOLATILITY_BINS = np.linspace(0, 0.2, 11)  # bins of the observer's volatility for the decoded-vs-Bayes panel
 
 
 def phase_rates(lr: xr.Dataset, volatile: np.ndarray) -> dict[int, float]:
@@ -68,17 +70,18 @@ def phase_rates(lr: xr.Dataset, volatile: np.ndarray) -> dict[int, float]:
     return out
 
 
-def _rates(recordings: dict[str, xr.Dataset]) -> tuple[dict, dict]:
-    """Window learning-rate curves per schedule and the four phase rates of one replica."""
-    curves, phases = {}, {}
+def _rates(recordings: dict[str, xr.Dataset]) -> tuple[xr.DataArray, list[float]]:
+    """Window learning-rate curves on (schedule, window_start) and the four phase rates (``PHASES``
+    order) of one replica."""
+    curves, phases = [], {}
     for schedule, ds in recordings.items():
         lr = window_learning_rates(ds, window=WINDOW, step=WINDOW_STEP)
-        curves[schedule] = lr["alpha"].to_numpy().tolist()
+        curves.append(lr["alpha"])
         by_phase = phase_rates(lr, ds["volatile"].isel(episode=0).to_numpy())
         for label, sched, phase in PHASES:
             if sched == schedule:
                 phases[label] = by_phase[phase]
-    return curves, phases
+    return xr.concat(curves, "schedule"), [phases[label] for label, _, _ in PHASES]
 
 
 def _concat(recordings: dict[str, xr.Dataset]) -> xr.Dataset:
@@ -97,7 +100,8 @@ def observer_volatility(ds: xr.Dataset) -> xr.DataArray:
 
 def _decoding(ds: xr.Dataset, target: xr.DataArray, seed: int) -> dict:
     """Cross-validated decoding of ``target`` from the units at the choice step: R² (the analysis
-    package's decoder) and the correlation of the held-out predictions with the target."""
+    package's decoder), the correlation of the held-out predictions with the target, their mean time
+    courses on (schedule, [target, decoded], trial) and the mean prediction in bins of the target."""
     result = decode(ds, "bayes_volatility", latents={"bayes_volatility": target}, period="choice",
                     n_shuffles=0, random_state=seed)
     X = activity(ds, "hidden", "choice").to_numpy().reshape(-1, ds.sizes["unit"])
@@ -107,27 +111,21 @@ def _decoding(ds: xr.Dataset, target: xr.DataArray, seed: int) -> dict:
     predicted = cross_val_predict(make_decoder("regression"), X, y, cv=folds)
     r = float(stats.pearsonr(predicted, y).statistic)
     shape = (ds.sizes["episode"], ds.sizes["trial"])
-    by_schedule = {}
-    for schedule in SCHEDULES:
-        sel = (ds["schedule"] == schedule).to_numpy()
-        by_schedule[schedule] = {"bayes": target.to_numpy()[sel].mean(0).tolist(),
-                                 "decoded": predicted.reshape(shape)[sel].mean(0).tolist()}
-    bins = np.linspace(0, 0.2, 11)
-    which = np.clip(np.digitize(y, bins) - 1, 0, len(bins) - 2)
-    binned = [float(predicted[which == b].mean()) if (which == b).any() else float("nan") for b in range(len(bins) - 1)]
-    return {"r2": float(result["score_mean"]), "r": r, "timecourse": by_schedule,
-            "binned_bayes": (0.5 * (bins[1:] + bins[:-1])).tolist(), "binned_decoded": binned}
+    timecourse = np.array([[target.to_numpy()[sel].mean(0), predicted.reshape(shape)[sel].mean(0)]
+                           for sel in ((ds["schedule"] == schedule).to_numpy() for schedule in SCHEDULES)])
+    which = np.clip(np.digitize(y, VOLATILITY_BINS) - 1, 0, len(VOLATILITY_BINS) - 2)
+    binned = [float(predicted[which == b].mean()) if (which == b).any() else float("nan") for b in range(len(VOLATILITY_BINS) - 1)]
+    return {"r2": float(result["score_mean"]), "r": r, "timecourse": timecourse, "binned_decoded": binned}
 
 
-def _volatility_units(ds: xr.Dataset) -> dict:
-    """Fraction of units whose activity codes the true volatility (Bonferroni over units)."""
+def _volatility_units(ds: xr.Dataset) -> xr.DataArray:
+    """Fraction of units whose activity codes each regressor, the true volatility among them (on
+    regressor; Bonferroni over units)."""
     regressors = {"volatility": ds["volatile"], "prev_reward": "prev_reward", "action": "action",
                   "reward_prob_left": "reward_prob[left]"}
     result = unit_regression(ds, regressors, period="choice")
     frac = fraction_significant(result, alpha=0.05, correction="bonferroni")
-    return {"fraction": float(frac["fraction"].sel(regressor="volatility")),
-            "n_units": int(frac["n_units"]),
-            "fraction_by_regressor": {str(r): float(frac["fraction"].sel(regressor=r)) for r in frac["regressor"].values}}
+    return frac["fraction"]
 
 
 def _simulate_baseline(model, params: dict, n_replicas: int, seed: int, n_test: int) -> list[dict[str, xr.Dataset]]:
@@ -140,11 +138,15 @@ def _simulate_baseline(model, params: dict, n_replicas: int, seed: int, n_test: 
     return replicas
 
 
-def analyse(ctx: Context) -> dict:
+def analyse(ctx: Context) -> xr.Dataset:
     """Record each replica on both test schedules (``n_test`` episodes each) and simulate as many
-    replicas of the volatility observer and the fixed-rate RW learner: sliding-window and per-phase
-    learning rates of all three, reward per trial, the cross-validated decoding of the observer's
-    volatility from the units and the fraction of units coding the true volatility."""
+    replicas of the volatility observer and the fixed-rate RW learner. Returns a Dataset: sliding-window
+    ``learning_rate`` on (learner, replica, schedule, window_start), ``phase_rate`` on (learner, replica,
+    phase), ``reward_per_trial`` on (learner, replica); the agents' decoding of the observer's volatility
+    (``decoding_r``, ``decoding_r2`` on replica, ``bayes_volatility`` and ``decoded_volatility`` on
+    (replica, schedule, trial), ``binned_decoded`` on (replica, volatility_bin)) and the fraction of units
+    coding each regressor (``unit_fraction`` on (replica, regressor)); the schedules' ``volatile`` phases
+    and the humans' and the paper's values."""
     agents = ctx.subjects["agent"]
     n = len(agents)
     curves = {s: [] for s in SUBJECTS}
@@ -169,76 +171,105 @@ def analyse(ctx: Context) -> dict:
             phases[name].append(p)
             reward[name].append(float(np.mean([ds["reward"].mean() for ds in recordings.values()])))
 
-    labels = [label for label, _, _ in PHASES]
-    summary = {s: {label: mean_sem([p[label] for p in phases[s]]) for label in labels} for s in SUBJECTS}
-    window_centre = (np.arange(0, 200 - WINDOW + 1, WINDOW_STEP) + (WINDOW - 1) / 2).tolist()
-    volatile_trials = {sched: recordings[sched]["volatile"].isel(episode=0).to_numpy().astype(int).tolist()
-                       for sched in SCHEDULES}
-    return {
-        "n_replicas": n, "n_test_episodes_per_schedule": ctx.sizes["n_test"], "window": WINDOW, "window_step": WINDOW_STEP,
-        "window_centre": window_centre, "volatile_trials": volatile_trials,
-        "learning_rate_curves": curves, "phase_rates": phases, "phase_rates_mean_sem": summary,
-        "reward_per_trial": {s: mean_sem(v) for s, v in reward.items()},
-        "fixed_rw_true_alpha": FIXED_RW["alpha"],
-        "human_rates": HUMAN_RATES, "paper_model_rates": PAPER_MODEL_RATES,
-        "decoding_r": [d["r"] for d in decoding], "decoding_r2": [d["r2"] for d in decoding],
-        "decoding_timecourse": [d["timecourse"] for d in decoding],
-        "decoding_binned": {"bayes": decoding[0]["binned_bayes"],
-                            "decoded": [d["binned_decoded"] for d in decoding]},
-        "volatility_unit_fraction": [u["fraction"] for u in units],
-        "unit_fraction_by_regressor": [u["fraction_by_regressor"] for u in units],
-        "paper_volatility_unit_fraction": PAPER_VOLATILITY_UNITS,
-    }
+    alpha = {"long_name": "effective learning rate α (10-trial windows)", "units": "1"}
+    volatility = {"long_name": "posterior mean volatility (the better arm's flip probability per trial)", "units": "1"}
+    learning_rate = xr.concat([xr.concat(curves[s], "replica") for s in SUBJECTS], "learner")
+    window_centre = learning_rate["window_start"].values + (WINDOW - 1) / 2
+    trial_dims = ("replica", "schedule", "trial")
+    return xr.Dataset(
+        {"learning_rate": learning_rate.drop_vars(["window_centre", "schedule"], errors="ignore").assign_attrs(alpha),
+         "phase_rate": (("learner", "replica", "phase"), [phases[s] for s in SUBJECTS],
+                        {**alpha, "long_name": "effective learning rate α, mean over the windows inside the phase"}),
+         "reward_per_trial": (("learner", "replica"), [reward[s] for s in SUBJECTS],
+                              {"long_name": "reward per trial, both schedules", "units": "reward"}),
+         "volatile": (("schedule", "trial"), [recordings[sched]["volatile"].isel(episode=0).to_numpy().astype(int) for sched in SCHEDULES],
+                      {"long_name": "volatile phase (1) or stable (0)", "units": "1"}),
+         "decoding_r": ("replica", [d["r"] for d in decoding],
+                        {"long_name": "correlation of the cross-validated decoded volatility with the observer's", "units": "1"}),
+         "decoding_r2": ("replica", [d["r2"] for d in decoding],
+                         {"long_name": "cross-validated R² of the observer's volatility decoded from the units", "units": "1"}),
+         "bayes_volatility": (trial_dims, [d["timecourse"][:, 0] for d in decoding],
+                              {**volatility, "long_name": "Bayesian observer's " + volatility["long_name"] + ", mean over episodes"}),
+         "decoded_volatility": (trial_dims, [d["timecourse"][:, 1] for d in decoding],
+                                {**volatility, "long_name": "volatility decoded from the units (cross-validated), mean over episodes"}),
+         "binned_decoded": (("replica", "volatility_bin"), [d["binned_decoded"] for d in decoding],
+                            {**volatility, "long_name": "decoded volatility (cross-validated), mean in the bin"}),
+         "unit_fraction": xr.concat(units, "replica").drop_vars([c for c in units[0].coords if c != "regressor"]).assign_attrs(
+             {"long_name": "fraction of units coding the regressor (Bonferroni P < 0.05)", "units": "1"}),
+         "human_rates": ("phase", [HUMAN_RATES[label] for label, _, _ in PHASES],
+                         {"long_name": "learning rate, humans (Behrens et al. 2007, spec Sim 2 [fig])", "units": "1"}),
+         "paper_model_rates": ("phase", [PAPER_MODEL_RATES[label] for label, _, _ in PHASES],
+                               {"long_name": "learning rate, the paper's meta-RL model (spec Sim 2 [fig])", "units": "1"}),
+         "paper_volatility_unit_fraction": ((), PAPER_VOLATILITY_UNITS,
+                                            {"long_name": "fraction of units coding volatility, the paper's model", "units": "1"})},
+        coords={"learner": ("learner", list(SUBJECTS), {"long_name": "learner"}), "replica": np.arange(n),
+                "schedule": ("schedule", list(SCHEDULES), {"long_name": "test schedule"}),
+                "window_centre": ("window_start", window_centre, {"long_name": "trial (window centre)", "units": "trial"}),
+                "trial": np.arange(len(recordings["stable-first"]["trial"])),
+                "phase": ("phase", [label for label, _, _ in PHASES], {"long_name": "phase"}),
+                "phase_schedule": ("phase", [sched for _, sched, _ in PHASES], {"long_name": "the phase's schedule", "units": "1"}),
+                "volatility_bin": ("volatility_bin", 0.5 * (VOLATILITY_BINS[1:] + VOLATILITY_BINS[:-1]),
+                                   {**volatility, "long_name": "Bayesian " + volatility["long_name"] + " (bin centre)"})},
+        attrs={"n_test_episodes_per_schedule": ctx.sizes["n_test"], "window": WINDOW, "window_step": WINDOW_STEP,
+               "fixed_rw": json.dumps(FIXED_RW), "bayes_beta": BAYES_BETA},
+    )
 
 
-def plot(numbers: dict, out_dir: Path) -> list[Path]:
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw Fig. 3 (``fig3.png``/``.pdf``, six panels) with :func:`~neurometarl.figures.volatility.plot_fig3`."""
     from ..figures.volatility import plot_fig3
 
-    return plot_fig3(numbers, out_dir / "fig3")
+    return plot_fig3(ds, out_dir / "fig3")
 
 
 # --- claims -----------------------------------------------------------------------------------------
-def _adapts(numbers: dict, subject: str = "agent") -> list[bool]:
-    return [p["volatile-1"] > p["stable-1"] and p["volatile-2"] > p["stable-2"] for p in numbers["phase_rates"][subject]]
+def _mean(da: xr.DataArray) -> float:
+    """Mean over replicas of a per-replica value."""
+    return float(np.mean(da.values))
 
 
-def _claim_adapts(n: dict):
-    ok = _adapts(n)
-    m = n["phase_rates_mean_sem"]["agent"]
-    text = (f"{sum(ok)} of {len(ok)} seeds; mean " + " / ".join(f"{k} {m[k][0]:.3f}" for k in m))
+def _adapts(ds: xr.Dataset, learner: str = "agent") -> list[bool]:
+    p = ds["phase_rate"].sel(learner=learner)
+    return [bool(r.sel(phase="volatile-1") > r.sel(phase="stable-1") and r.sel(phase="volatile-2") > r.sel(phase="stable-2"))
+            for r in p.transpose("replica", "phase")]
+
+
+def _claim_adapts(ds: xr.Dataset):
+    ok = _adapts(ds)
+    rates = ds["phase_rate"].sel(learner="agent")
+    text = f"{sum(ok)} of {len(ok)} seeds; mean " + " / ".join(f"{k} {_mean(rates.sel(phase=k)):.3f}" for k in ds["phase"].values)
     return text, sum(ok) >= int(np.ceil(7 / 8 * len(ok)))
 
 
-def _claim_decoding(n: dict):
-    r = np.array(n["decoding_r"])
+def _claim_decoding(ds: xr.Dataset):
+    r = ds["decoding_r"].values
     return f"r = {r.mean():.2f} ± {r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else 0:.2f} (min {r.min():.2f})", bool(r.mean() >= 0.5)
 
 
-def _claim_units(n: dict):
-    f = np.array(n["volatility_unit_fraction"])
+def _claim_units(ds: xr.Dataset):
+    f = ds["unit_fraction"].sel(regressor="volatility").values
     return f"{100 * f.mean():.0f}% ± {100 * f.std(ddof=1) / np.sqrt(len(f)) if len(f) > 1 else 0:.0f}%", bool(f.mean() >= 0.20)
 
 
-def _claim_fixed(n: dict):
-    m = {k: v[0] for k, v in n["phase_rates_mean_sem"]["fixed_rw"].items()}
-    true = n["fixed_rw_true_alpha"]
+def _claim_fixed(ds: xr.Dataset):
+    rates = ds["phase_rate"].sel(learner="fixed_rw")
+    m = {str(k): _mean(rates.sel(phase=k)) for k in ds["phase"].values}
+    true = json.loads(ds.attrs["fixed_rw"])["alpha"]
     diffs = [m["volatile-1"] - m["stable-1"], m["volatile-2"] - m["stable-2"]]
     bias = max(abs(v - true) for v in m.values())
     text = f"volatile − stable {diffs[0]:+.3f}, {diffs[1]:+.3f}; max |α − {true}| = {bias:.3f}"
     return text, bool(max(abs(d) for d in diffs) <= 0.03 and bias <= 0.03)
 
 
-def reference_tables(n) -> list[dict]:
+def reference_tables(ds: xr.Dataset) -> list[dict]:
     """The report's reference rows: animals, humans and the paper's model beside ours."""
-    keys = list(n["human_rates"])
-    ours = n["phase_rates_mean_sem"]
+    keys = [str(k) for k in ds["phase"].values]
+    rates = ds["phase_rate"]
     return [reference_table("Learning rate per phase", keys, {
-        "humans (Behrens et al. 2007)": [n["human_rates"][k] for k in keys],
-        "the paper's meta-RL model (Wang et al. 2018)": [n["paper_model_rates"][k] for k in keys],
-        **{f"{label}, ours (mean over seeds)": [ours[who][k][0] for k in keys]
-           for who, label in (("agent", "meta-RL agent"), ("bayes", "Bayesian learner"), ("fixed_rw", "fixed-rate RW"))
-           if who in ours}})]
+        "humans (Behrens et al. 2007)": ds["human_rates"].values.tolist(),
+        "the paper's meta-RL model (Wang et al. 2018)": ds["paper_model_rates"].values.tolist(),
+        **{f"{label}, ours (mean over seeds)": [_mean(rates.sel(learner=who, phase=k)) for k in keys]
+           for who, label in (("agent", "meta-RL agent"), ("bayes", "Bayesian learner"), ("fixed_rw", "fixed-rate RW"))}})]
 
 
 CLAIMS = (

@@ -30,6 +30,7 @@ Analyses (spec Sim 4):
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -40,8 +41,8 @@ import xarray as xr
 from ..agents import TrainConfig
 from ..analysis.behaviour import (
     STAY_KEYS,
+    TRIAL_TYPES,
     stay_probabilities,
-    stay_summary,
     twostep_lag_regression,
 )
 from ..analysis.rpe import rpe_at
@@ -70,6 +71,9 @@ PAPER_LAG1 = {"CR": 3.4, "CO": -2.0, "RR": -2.0, "RO": 3.2}
 CARD_RAT_STAY = {"common_rewarded": 0.861, "rare_rewarded": 0.465, "common_unrewarded": 0.458, "rare_unrewarded": 0.863}
 RAT_PROTOCOL = "twostep-rat"
 HUMAN_PROTOCOL = "twostep-daw"
+PROTOCOLS = (TEST_TASK, RAT_PROTOCOL, HUMAN_PROTOCOL)
+TRANSITION_OUTCOME = {"transition": ("transition", ["common", "rare"], {"long_name": "previous trial's transition"}),
+                      "outcome": ("outcome", ["rewarded", "unrewarded"], {"long_name": "previous trial's outcome"})}
 
 
 def table_of(ds: xr.Dataset, subject: str) -> pd.DataFrame:
@@ -77,25 +81,13 @@ def table_of(ds: xr.Dataset, subject: str) -> pd.DataFrame:
     return recording_to_table(ds, episodes_as="sessions", subject=subject)
 
 
-def stay_numbers(table: pd.DataFrame) -> dict:
-    """Stay probabilities per subject (subject, transition, outcome) and their means with MB/MF indices."""
-    ds = stay_probabilities(table)
-    return {"subjects": [str(s) for s in ds["subject"].values],
-            "stay_prob": ds["stay_prob"].transpose("subject", "transition", "outcome").values.tolist(),
-            "mb_index": ds["mb_index"].values.tolist(), "mf_index": ds["mf_index"].values.tolist(),
-            "summary": stay_summary(ds)}
-
-
-def lag_numbers(table: pd.DataFrame) -> dict:
-    """Miller lag-regression coefficients (subject, trial_type, lag), standard errors and whether each fit
-    converged: the trained agents stay almost deterministically, so their fits separate and diverge
-    (the claim reads only the signs; ``converged`` records it instead of a warning per seed)."""
+def lag_regression(table: pd.DataFrame) -> xr.Dataset:
+    """Miller lag-regression (:func:`twostep_lag_regression`: ``coef``, ``se`` on (subject, trial_type,
+    lag), ``converged``): the trained agents stay almost deterministically, so their fits separate and
+    diverge (the claim reads only the signs; ``converged`` records it instead of a warning per seed)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="twostep_lag_regression: the logistic fit did not converge")
-        ds = twostep_lag_regression(table, n_lags=N_LAGS)
-    return {"subjects": [str(s) for s in ds["subject"].values], "trial_type": [str(t) for t in ds["trial_type"].values],
-            "coef": ds["coef"].values.tolist(), "se": ds["se"].values.tolist(),
-            "converged": ds["converged"].values.tolist()}
+        return twostep_lag_regression(table, n_lags=N_LAGS)
 
 
 def r_squared(y: np.ndarray, x: np.ndarray) -> float:
@@ -113,42 +105,47 @@ def residual(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(ok, y - (slope * x + intercept), np.nan)
 
 
-def rpe_regression(ds: xr.Dataset, mf_params: dict) -> dict:
+RPE_EVENTS = ("arrival", "reward", "pooled")
+RPE_MODELS = ("model-based", "model-free", "model-free residual")
+N_POINTS = 600  # RPE points kept for the scatter panels
+
+
+def rpe_regression(ds: xr.Dataset, mf_params: dict) -> xr.Dataset:
     """The agent's RPEs at second-stage arrival and at reward against model-based and model-free RPEs
-    computed on the same trials; returns R² per event (and pooled after centring each event)."""
+    computed on the same trials: ``rpe_r2`` on (event [arrival, reward, pooled: both events, each centred],
+    model [model-based, model-free, model-free residual]) and, for the scatter panels, a fixed subsample
+    ``rpe_sample`` on (sample_event [arrival, reward], point, signal [agent, model-based, model-free residual]; NaN-padded)."""
     mb = LatentStateTwoStep(p_rich=max(ds_levels(ds)), p_poor=min(ds_levels(ds)))
     mb_lat = mb.latents(ds, params={"hazard": HAZARD, "beta1": 1.0, "perseveration": 0.0})
     mf_lat = ModelFreeTwoStep(stages="first").latents(ds, params=mf_params)
     valid = ~np.isnan(mb_lat["rpe1"].values)
     agent = {"arrival": rpe_at(ds, "stage2", when="onset").values, "reward": rpe_at(ds, "stage2", when="after").values}
     models = {"arrival": "rpe1", "reward": "rpe2"}
-    out, pooled = {}, {"agent": [], "mb": [], "mf_residual": []}
-    for event, key in models.items():
-        y = np.where(valid, agent[event], np.nan).ravel()
-        x_mb, x_mf = mb_lat[key].values.ravel(), mf_lat[key].values.ravel()
-        res = residual(x_mf, x_mb)
-        out[event] = {"r2_mb": r_squared(y, x_mb), "r2_mf": r_squared(y, x_mf), "r2_mf_residual": r_squared(y, res)}
-        for name, v in (("agent", y), ("mb", x_mb), ("mf_residual", res)):
-            pooled[name].append(v - np.nanmean(v))
-    out["pooled"] = {"r2_mb": r_squared(np.concatenate(pooled["agent"]), np.concatenate(pooled["mb"])),
-                     "r2_mf_residual": r_squared(np.concatenate(pooled["agent"]), np.concatenate(pooled["mf_residual"]))}
+    r2 = np.empty((len(RPE_EVENTS), len(RPE_MODELS)))
+    sample = np.full((2, N_POINTS, 3), np.nan)
+    pooled = {"agent": [], "mb": [], "mf": [], "mf_residual": []}
     rng = np.random.default_rng(0)  # a fixed subsample of points for the scatter panels
-    points = {}
-    for event, key in models.items():
+    for e, (event, key) in enumerate(models.items()):
         y = np.where(valid, agent[event], np.nan).ravel()
         x_mb, x_mf = mb_lat[key].values.ravel(), mf_lat[key].values.ravel()
         res = residual(x_mf, x_mb)
+        r2[e] = r_squared(y, x_mb), r_squared(y, x_mf), r_squared(y, res)
+        for name, v in (("agent", y), ("mb", x_mb), ("mf", x_mf), ("mf_residual", res)):
+            pooled[name].append(v - np.nanmean(v))
         ok = np.flatnonzero(np.isfinite(y) & np.isfinite(x_mb) & np.isfinite(res))
-        pick = rng.choice(ok, size=min(600, len(ok)), replace=False)
-        points[event] = {"agent": y[pick].tolist(), "mb": x_mb[pick].tolist(), "mf_residual": res[pick].tolist()}
-    out["points"] = points
-    return out
+        pick = rng.choice(ok, size=min(N_POINTS, len(ok)), replace=False)
+        sample[e, :len(pick)] = np.column_stack([y[pick], x_mb[pick], res[pick]])
+    y = np.concatenate(pooled["agent"])
+    r2[2] = [r_squared(y, np.concatenate(pooled[k])) for k in ("mb", "mf", "mf_residual")]
+    return xr.Dataset(
+        {"rpe_r2": (("event", "model"), r2, {"long_name": "r² of the agent's RPE on the model's RPE", "units": "1"}),
+         "rpe_sample": (("sample_event", "point", "signal"), sample,
+                        {"long_name": "RPE at a sampled trial (NaN-padded)", "units": "reward"})},
+        coords={"event": list(RPE_EVENTS), "sample_event": list(RPE_EVENTS[:2]), "model": list(RPE_MODELS), "signal": ["agent", "model-based", "model-free residual"]})
 
 
 def ds_levels(ds: xr.Dataset) -> tuple[float, float]:
     """The (rich, poor) reward levels of a recorded 'switch'/'blocks' two-step protocol."""
-    import json
-
     return tuple(json.loads(ds.attrs["task_config"])["reward_levels"])
 
 
@@ -157,177 +154,223 @@ def protocol(name: str):
     return make_task(name, 1, config=task_config(name, stage2_response="centre"))
 
 
-def analyse(ctx: Context) -> dict:
-    """Per replica: ``n_test`` frozen episodes of Wang's protocol (stay probabilities, lagged regression,
-    pooled hybrid and SARSA fits, RPEs regressed on model-based and model-free prediction errors) and
-    ``n_other`` each of the rat and Daw protocols (stay; lags on the rat protocol); beside them model-free and
-    model-based baselines on Wang's protocol, the rats' data and hBayesDM's humans. Returns
-    :func:`summarise`'s numbers plus the lag-1 model-based share of agents (rat protocol) and rats."""
-    size = ctx.sizes
-    fit = {"n_starts": size["fit_starts"], "max_iter": size["fit_max_iter"]}
-    per: dict[str, list] = {"agent": [], "agent_rat_protocol": [], "agent_daw_protocol": []}
-    lags, rat_protocol_lags, fits, rpes = [], [], [], []
-    for i, agent in enumerate(ctx.subjects["agent"]):
-        ds = record_session(agent, TEST_TASK, size["n_test"], seed=ctx.seed + i)
-        table = table_of(ds, f"seed{i}")
-        per["agent"].append(stay_numbers(table))
-        lags.append(lag_numbers(table))
-        pooled = table.assign(subject=table["session"])  # episodes as rows sharing one parameter set
-        hybrid = fit_numbers(HybridTwoStep(stages="first", **fit, random_state=i).fit(pooled, pooled=True))
-        mf = fit_numbers(ModelFreeTwoStep(stages="first", **fit, random_state=i).fit(pooled, pooled=True))
-        mf_params = {**mf["params"], "lambda": 0.0}  # SARSA(0): the fitted rates, no eligibility trace
-        fits.append({"hybrid": hybrid, "mf": mf})
-        rpes.append(rpe_regression(ds, mf_params))
-        for key, name in (("agent_rat_protocol", RAT_PROTOCOL), ("agent_daw_protocol", HUMAN_PROTOCOL)):
-            other = table_of(record_session(agent, protocol(name), size["n_other"], seed=ctx.seed + 100 + i), f"seed{i}")
-            per[key].append(stay_numbers(other))
-            if name == RAT_PROTOCOL:
-                rat_protocol_lags.append(lag_numbers(other))
-    n = len(per["agent"])
-    baselines = {}
-    for key, model, params in (("mf", ModelFreeTwoStep(), MF_PARAMS), ("mb", ModelBasedTwoStep(), MB_PARAMS)):
-        sim = model.simulate(TEST_TASK, params={k: [v] * n for k, v in params.items()}, n_episodes=size["n_test"] // 3,
-                             seed=ctx.seed + 500)
-        baselines[key] = stay_numbers(recording_to_table(sim))
-    rats = load_rat_twostep()
-    rat_stay = stay_numbers(rats)
-    rat_lags = lag_numbers(rats)
-    humans = stay_numbers(load_hbayesdm("ts"))
-    out = summarise(per, lags, fits, rpes, baselines, rat_stay, rat_lags, humans)
-    out.update(n_test_episodes=size["n_test"], n_other_episodes=size["n_other"])
-    agent_purity = [lag1_components(lag["coef"][0])["mb_share"] for lag in rat_protocol_lags]
-    rat_purity = [lag1_components(c)["mb_share"] for c in rat_lags["coef"]]
-    out["rat_protocol_lag1_mb_share"] = {"agent": agent_purity, "rats": rat_purity}
-    out["rat_protocol_lag1_components"] = {
-        "agent": [lag1_components(lag["coef"][0]) for lag in rat_protocol_lags],
-        "rats": [lag1_components(c) for c in rat_lags["coef"]]}
+def stay_grid(values: dict) -> list:
+    """A ``STAY_KEYS`` dict as the (transition, outcome) grid."""
+    return [[values[f"{t}_{o}"] for o in ("rewarded", "unrewarded")] for t in ("common", "rare")]
+
+
+def stay_keys(stay: xr.DataArray) -> dict:
+    """A (transition, outcome) DataArray as the ``STAY_KEYS`` dict."""
+    return {k: float(stay.sel(transition=k.split("_")[0], outcome=k.split("_")[1])) for k in STAY_KEYS}
+
+
+def _group(ds: xr.Dataset, names: dict, who: str, dim: str, label: str) -> dict:
+    """The variables ``names`` (analysis name → suffix) of one group's analysis Dataset, renamed
+    ``{who}_{suffix}`` on ``dim`` in place of ``subject``, ``label`` added to their long names."""
+    ds = ds.rename(subject=dim)
+    out = {}
+    for var, suffix in names.items():
+        da = ds[var].copy()
+        da.attrs["long_name"] = f"{da.attrs['long_name']}, {label}"
+        out[f"{who}_{suffix}"] = da
     return out
 
 
-def lag1_components(coef) -> dict:
-    """Miller et al. (2017) decomposition of one subject's lag-1 weights (trial_type order CR, CO, RR,
-    RO): model-based (CR − CO − RR + RO)/4, model-free (CR − CO + RR − RO)/4, perseveration (the mean),
-    and the model-based share |MB| / (|MB| + |MF| + |perseveration|)."""
-    cr, co, rr, ro = (float(c[0]) for c in coef)
+def stay_vars(stay: xr.Dataset, who: str, dim: str, label: str) -> dict:
+    """``{who}_stay``, ``{who}_stay_se`` on (dim, transition, outcome), ``{who}_mb_index``, ``{who}_mf_index``
+    on (dim,) from :func:`stay_probabilities`."""
+    return _group(stay, {"stay_prob": "stay", "se": "stay_se", "mb_index": "mb_index", "mf_index": "mf_index"}, who, dim, label)
+
+
+def lag_vars(lags: xr.Dataset, who: str, dim: str, label: str) -> dict:
+    """``{who}_lag_coef``, ``{who}_lag_se`` on (dim, trial_type, lag) and ``{who}_lag_converged`` on (dim,)."""
+    return _group(lags, {"coef": "lag_coef", "se": "lag_se", "converged": "lag_converged"}, who, dim, label)
+
+
+def _replicas(datasets: list) -> xr.Dataset:
+    """One Dataset per replica (subject ``seed<i>``) stacked on ``subject``, renumbered 0..n-1."""
+    return xr.concat(datasets, "subject").assign_coords(subject=np.arange(len(datasets)))
+
+
+def analyse(ctx: Context) -> xr.Dataset:
+    """Per replica: ``n_test`` frozen episodes of Wang's protocol (stay probabilities, lagged regression,
+    pooled hybrid and SARSA fits, RPEs regressed on model-based and model-free prediction errors) and
+    ``n_other`` each of the rat and Daw protocols (stay; lags on the rat protocol); beside them model-free and
+    model-based baselines on Wang's protocol, the rats' data and hBayesDM's humans. Returns a Dataset:
+    ``agent_stay`` (and ``_stay_se``) on (protocol, replica, transition, outcome), ``agent_mb_index``,
+    ``agent_mf_index`` on (protocol, replica); ``baseline_*`` on (baseline, baseline_subject, ...); ``rat_*``
+    on rat and ``human_*`` on human; lag weights ``agent_lag_*`` (Wang protocol), ``agent_rat_protocol_lag_*``
+    on (replica, trial_type, lag) and ``rat_lag_*`` on (rat, trial_type, lag); the pooled fits; ``rpe_r2``
+    on (replica, event, model) and replica 0's ``rpe_sample``; the paper's and the card's reference values."""
+    size = ctx.sizes
+    fit = {"n_starts": size["fit_starts"], "max_iter": size["fit_max_iter"]}
+    stay: dict[str, list] = {name: [] for name in PROTOCOLS}
+    lags: dict[str, list] = {TEST_TASK: [], RAT_PROTOCOL: []}
+    hybrid, mf, rpes = [], [], []
+    for i, agent in enumerate(ctx.subjects["agent"]):
+        ds = record_session(agent, TEST_TASK, size["n_test"], seed=ctx.seed + i)
+        table = table_of(ds, f"seed{i}")
+        stay[TEST_TASK].append(stay_probabilities(table))
+        lags[TEST_TASK].append(lag_regression(table))
+        pooled = table.assign(subject=table["session"])  # episodes as rows sharing one parameter set
+        hybrid.append(fit_numbers(HybridTwoStep(stages="first", **fit, random_state=i).fit(pooled, pooled=True)))
+        mf.append(fit_numbers(ModelFreeTwoStep(stages="first", **fit, random_state=i).fit(pooled, pooled=True)))
+        rpes.append(rpe_regression(ds, {**mf[-1]["params"], "lambda": 0.0}))  # SARSA(0): the fitted rates, no trace
+        for name in (RAT_PROTOCOL, HUMAN_PROTOCOL):
+            other = table_of(record_session(agent, protocol(name), size["n_other"], seed=ctx.seed + 100 + i), f"seed{i}")
+            stay[name].append(stay_probabilities(other))
+            if name == RAT_PROTOCOL:
+                lags[name].append(lag_regression(other))
+    n = len(hybrid)
+    baselines = []
+    for model, params in ((ModelFreeTwoStep(), MF_PARAMS), (ModelBasedTwoStep(), MB_PARAMS)):
+        sim = model.simulate(TEST_TASK, params={k: [v] * n for k, v in params.items()}, n_episodes=size["n_test"] // 3,
+                             seed=ctx.seed + 500)
+        baselines.append(stay_probabilities(recording_to_table(sim)))
+    rats = load_rat_twostep()
+    agent_stay = xr.concat([_replicas(stay[name]) for name in PROTOCOLS], "protocol")
+    baseline_stay = xr.concat(baselines, "baseline")
+    fits = {"hybrid": hybrid, "model-free": mf}
+    one = {"units": "1"}
+    return xr.Dataset(
+        {**stay_vars(agent_stay, "agent", "replica", "meta-RL agent"),
+         **stay_vars(baseline_stay, "baseline", "baseline_subject", "baseline learner"),
+         **stay_vars(stay_probabilities(rats), "rat", "rat", "rats (Miller et al. 2022 data)"),
+         **stay_vars(stay_probabilities(load_hbayesdm("ts")), "human", "human", "humans (hBayesDM example data)"),
+         **lag_vars(_replicas(lags[TEST_TASK]), "agent", "replica", "meta-RL agent"),
+         **lag_vars(_replicas(lags[RAT_PROTOCOL]), "agent_rat_protocol", "replica", "meta-RL agent, rat protocol"),
+         **lag_vars(lag_regression(rats), "rat", "rat", "rats (Miller et al. 2022 data)"),
+         "hybrid_params": (("replica", "hybrid_param"), [list(f["params"].values()) for f in hybrid],
+                           {"long_name": "pooled hybrid fit (Daw 2011), natural-scale parameter", **one}),
+         "sarsa_params": (("replica", "sarsa_param"), [list(f["params"].values()) for f in mf],
+                          {"long_name": "pooled model-free SARSA(λ) fit, natural-scale parameter", **one}),
+         **{f"fit_{key}": (("replica", "fit_model"), np.transpose([[f[key] for f in fits[m]] for m in fits]), {"long_name": label, "units": units})
+            for key, label, units in (("nll", "negative log-likelihood of the pooled fit", "nats"),
+                                      ("bic", "BIC of the pooled fit", "nats"),
+                                      ("n_choices", "first-stage choices fitted", "1"),
+                                      ("converged", "the pooled fit's optimiser converged", "1"))},
+         "rpe_r2": xr.concat([r["rpe_r2"] for r in rpes], "replica"),
+         "rpe_sample": rpes[0]["rpe_sample"],
+         "paper_stay": (("transition", "outcome"), stay_grid(PAPER_STAY),
+                        {"long_name": "P(stay), the paper's meta-RL model (Wang et al. 2018 Fig. 5)", **one}),
+         "card_rat_stay": (("transition", "outcome"), stay_grid(CARD_RAT_STAY),
+                           {"long_name": "P(stay), rats, the dataset card's table", **one}),
+         "paper_lag1": ("trial_type", [PAPER_LAG1[t] for t in TRIAL_TYPES],
+                        {"long_name": "lag-1 regression weight, the paper's model (spec Sim 4)", "units": "log-odds"})},
+        coords={"protocol": ("protocol", list(PROTOCOLS), {"long_name": "test protocol (weights frozen)"}),
+                "replica": np.arange(n), "baseline": ["model-free SARSA(λ=1)", "model-based"],
+                "hybrid_param": list(hybrid[0]["params"]), "sarsa_param": list(mf[0]["params"]),
+                "fit_model": list(fits), **TRANSITION_OUTCOME},
+        attrs={"n_test_episodes": size["n_test"], "n_other_episodes": size["n_other"], "n_lags": N_LAGS,
+               "hazard": HAZARD, "mf_params": json.dumps(MF_PARAMS), "mb_params": json.dumps(MB_PARAMS),
+               "rpe_sample_replica": 0},
+    )
+
+
+def lag1_components(lag1: xr.DataArray) -> dict:
+    """Miller et al. (2017) decomposition of one subject's lag-1 weights (on trial_type): model-based
+    (CR − CO − RR + RO)/4, model-free (CR − CO + RR − RO)/4, perseveration (the mean), and the
+    model-based share |MB| / (|MB| + |MF| + |perseveration|)."""
+    cr, co, rr, ro = (float(lag1.sel(trial_type=t)) for t in TRIAL_TYPES)
     mb, mf, pers = (cr - co - rr + ro) / 4, (cr - co + rr - ro) / 4, (cr + co + rr + ro) / 4
     return {"model_based": mb, "model_free": mf, "perseveration": pers,
             "mb_share": abs(mb) / (abs(mb) + abs(mf) + abs(pers))}
 
 
-def summarise(per, lags, fits, rpes, baselines, rat_stay, rat_lags, humans) -> dict:
-    """Gather the per-replica results into the numbers of the figure and claims.
-
-    Parameters
-    ----------
-    per : protocol (``agent``, ``agent_rat_protocol``, ``agent_daw_protocol``) → per replica, stay numbers.
-    lags : per replica, the lagged regression on the test protocol.
-    fits : per replica, the pooled ``hybrid`` and ``mf`` fits.
-    rpes : per replica, the RPE regressions (``arrival``, ``reward``, ``pooled``, ``points``).
-    baselines : ``mf``, ``mb`` → stay numbers of the simulated baselines.
-    rat_stay, rat_lags, humans : the rats' stay and lag numbers, hBayesDM's humans' stay numbers.
-
-    Returns
-    -------
-    dict with ``stay`` (per subject: probabilities, MB and MF indices, means), ``lags`` (agent and rat
-    coefficients), ``hybrid_w``, ``fits``, ``rpe``, the rat-protocol distance and MB index, reference values.
-    """
-    def stack(rows):
-        return {"stay_prob": [r["stay_prob"][0] for r in rows], "mb_index": [r["mb_index"][0] for r in rows],
-                "mf_index": [r["mf_index"][0] for r in rows],
-                "mean": {k: float(np.mean([r["summary"][k] for r in rows])) for k in (*STAY_KEYS, "mb_index", "mf_index")}}
-
-    out = {"n_replicas": len(lags), "n_lags": N_LAGS,
-           "paper_stay": PAPER_STAY, "paper_lag1": PAPER_LAG1, "card_rat_stay": CARD_RAT_STAY,
-           "stay": {k: stack(v) for k, v in per.items()}}
-    out["stay"].update({k: v for k, v in baselines.items()})
-    out["stay"]["rats"] = rat_stay
-    out["stay"]["humans_hbayesdm"] = humans
-    coef = np.array([lag["coef"][0] for lag in lags])  # (seed, trial_type, lag)
-    out["lags"] = {"trial_type": lags[0]["trial_type"], "agent_coef": coef.tolist(),
-                   "agent_lag1_mean": dict(zip(lags[0]["trial_type"], coef[:, :, 0].mean(0).tolist())),
-                   "rats_coef": rat_lags["coef"], "rats": rat_lags["subjects"],
-                   "rats_lag1_mean": dict(zip(rat_lags["trial_type"], np.nanmean(np.array(rat_lags["coef"])[:, :, 0], 0).tolist()))}
-    out["hybrid_w"] = [f["hybrid"]["params"]["w"] for f in fits]
-    out["fits"] = fits
-    out["rpe"] = {event: {k: [r[event][k] for r in rpes] for k in rpes[0][event]} for event in ("arrival", "reward", "pooled")}
-    out["rpe_points_replica0"] = rpes[0]["points"]
-    rat_mean = np.array([rat_stay["summary"][k] for k in STAY_KEYS])
-    agent_rat = np.array([out["stay"]["agent_rat_protocol"]["mean"][k] for k in STAY_KEYS])
-    out["rat_protocol_distance"] = float(np.linalg.norm(agent_rat - rat_mean))
-    out["rat_protocol_mb_index"] = {"agent": out["stay"]["agent_rat_protocol"]["mean"]["mb_index"],
-                                    "rats": rat_stay["summary"]["mb_index"]}
-    return out
-
-
-def plot(numbers: dict, out_dir: Path) -> list[Path]:
+def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw Fig. 5 (``fig5.png``/``.pdf``) with :func:`~neurometarl.figures.twostep.plot_fig5`."""
     from ..figures.twostep import plot_fig5
 
-    return plot_fig5(numbers, out_dir / "fig5")
+    return plot_fig5(ds, out_dir / "fig5")
 
 
 # --- claims -----------------------------------------------------------------------------------------
-def _stay_claim(n: dict):
-    m = n["stay"]["agent"]["mean"]
+def _agent_mean(ds: xr.Dataset, name: str = TEST_TASK) -> dict:
+    """The agents' stay probabilities on protocol ``name``, mean over replicas, as the ``STAY_KEYS`` dict."""
+    return stay_keys(ds["agent_stay"].sel(protocol=name).mean("replica"))
+
+
+def _stay_claim(ds: xr.Dataset):
+    m = _agent_mean(ds)
     high = min(m["common_rewarded"], m["rare_unrewarded"])
     low = max(m["rare_rewarded"], m["common_unrewarded"])
     text = " / ".join(f"{k} {m[k]:.3f}" for k in STAY_KEYS) + f"; gap {high - low:.3f}"
     return text, bool(high - low >= 0.2)
 
 
-def _replicas_claim(n: dict):
-    p = np.asarray(n["stay"]["agent"]["stay_prob"])  # (seed, transition [common, rare], outcome [rewarded, unrewarded])
+def _replicas_claim(ds: xr.Dataset):
+    p = ds["agent_stay"].sel(protocol=TEST_TASK).transpose("replica", "transition", "outcome").values
     gap = np.minimum(p[:, 0, 0], p[:, 1, 1]) - np.maximum(p[:, 1, 0], p[:, 0, 1])
     ok = gap >= 0.2
     text = f"{int(ok.sum())} of {len(ok)} replicas; per-replica gap " + ", ".join(f"{g:.2f}" for g in gap)
     return text, bool(ok.sum() >= int(np.ceil(7 / 8 * len(ok))))
 
 
-def _lag_claim(n: dict):
-    m = n["lags"]["agent_lag1_mean"]
+def _lag_claim(ds: xr.Dataset):
+    m = {str(t): float(v) for t, v in zip(ds["trial_type"].values, ds["agent_lag_coef"].sel(lag=1).mean("replica").values)}
     text = ", ".join(f"{k} {v:+.2f}" for k, v in m.items())
     return text, bool(m["CR"] > 0 and m["RO"] > 0 and m["CO"] < 0 and m["RR"] < 0)
 
 
-def _rpe_mb_claim(n: dict):
-    pooled = np.asarray(n["rpe"]["pooled"]["r2_mb"])
-    a, r = np.mean(n["rpe"]["arrival"]["r2_mb"]), np.mean(n["rpe"]["reward"]["r2_mb"])
+def _r2(ds: xr.Dataset, event: str, model: str) -> np.ndarray:
+    return ds["rpe_r2"].sel(event=event, model=model).values
+
+
+def _rpe_mb_claim(ds: xr.Dataset):
+    pooled = _r2(ds, "pooled", "model-based")
+    a, r = np.mean(_r2(ds, "arrival", "model-based")), np.mean(_r2(ds, "reward", "model-based"))
     text = f"both events {pooled.mean():.3f} (seeds {pooled.min():.3f}..{pooled.max():.3f}); arrival alone {a:.3f}, reward alone {r:.3f}"
     return text, bool(pooled.mean() >= 0.8)
 
 
-def _rpe_mf_claim(n: dict):
-    a, r = np.mean(n["rpe"]["arrival"]["r2_mf_residual"]), np.mean(n["rpe"]["reward"]["r2_mf_residual"])
+def _rpe_mf_claim(ds: xr.Dataset):
+    a, r = np.mean(_r2(ds, "arrival", "model-free residual")), np.mean(_r2(ds, "reward", "model-free residual"))
     return f"arrival {a:.4f}, reward {r:.4f}", bool(max(a, r) <= 0.05)
 
 
-def _rat_table_claim(n: dict):
-    m = n["stay"]["rats"]["summary"]
-    diff = max(abs(m[k] - v) for k, v in CARD_RAT_STAY.items())
+def _rat_table_claim(ds: xr.Dataset):
+    m = stay_keys(ds["rat_stay"].mean("rat"))
+    card = stay_keys(ds["card_rat_stay"])
+    diff = max(abs(m[k] - v) for k, v in card.items())
     return " / ".join(f"{k} {m[k]:.3f}" for k in STAY_KEYS) + f"; max |Δ| vs card {diff:.4f}", bool(diff <= 0.005)
 
 
-def _rat_protocol_claim(n: dict):
-    mb = n["rat_protocol_mb_index"]
-    share = {k: float(np.mean(v)) for k, v in n["rat_protocol_lag1_mb_share"].items()}
-    text = (f"stay distance to the rats {n['rat_protocol_distance']:.3f} (agent "
-            + " / ".join(f"{n['stay']['agent_rat_protocol']['mean'][k]:.3f}" for k in STAY_KEYS)
+def mb_shares(coef: xr.DataArray, dim: str) -> list[float]:
+    """The model-based share of each subject's lag-1 weights (:func:`lag1_components`)."""
+    return [lag1_components(coef.sel(lag=1).isel({dim: i}))["mb_share"] for i in range(coef.sizes[dim])]
+
+
+def rat_protocol_distance(ds: xr.Dataset) -> float:
+    """Euclidean distance between the agents' (rat protocol) and the rats' mean stay probabilities."""
+    agent, rats = _agent_mean(ds, RAT_PROTOCOL), stay_keys(ds["rat_stay"].mean("rat"))
+    return float(np.linalg.norm([agent[k] - rats[k] for k in STAY_KEYS]))
+
+
+def _rat_protocol_claim(ds: xr.Dataset):
+    mb = {"agent": float(ds["agent_mb_index"].sel(protocol=RAT_PROTOCOL).mean("replica")), "rats": float(ds["rat_mb_index"].mean())}
+    share = {"agent": float(np.mean(mb_shares(ds["agent_rat_protocol_lag_coef"], "replica"))),
+             "rats": float(np.mean(mb_shares(ds["rat_lag_coef"], "rat")))}
+    agent = _agent_mean(ds, RAT_PROTOCOL)
+    text = (f"stay distance to the rats {rat_protocol_distance(ds):.3f} (agent "
+            + " / ".join(f"{agent[k]:.3f}" for k in STAY_KEYS)
             + f"); model-based share of lag-1 weights agent {share['agent']:.2f} vs rats {share['rats']:.2f}; "
             f"stay MB index agent {mb['agent']:.3f} vs rats {mb['rats']:.3f}")
     return text, bool(share["agent"] > share["rats"])
 
 
-def reference_tables(n) -> list[dict]:
+def reference_tables(ds: xr.Dataset) -> list[dict]:
     """The report's reference rows: animals, humans and the paper's model beside ours."""
-    keys = ["common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded", "mb_index"]
-    stay = n["stay"]
-    rows = {"rats (Miller et al. 2022 data, shipped)": [stay["rats"]["summary"][k] for k in keys],
-            "humans (hBayesDM example data, Daw-style task)": [stay["humans_hbayesdm"]["summary"][k] for k in keys],
-            "the paper's meta-RL model (Wang et al. 2018)": [n["paper_stay"].get(k) for k in keys],
-            "meta-RL agent, ours (mean over seeds)": [stay["agent"]["mean"][k] for k in keys]}
-    for who, label in (("mf", "model-free baseline, ours"), ("mb", "model-based baseline, ours")):
-        if who in stay:
-            rows[label] = [stay[who]["summary"][k] for k in keys]
+    keys = [*STAY_KEYS, "mb_index"]
+
+    def row(who, dim, **sel):
+        return [*stay_keys(ds[f"{who}_stay"].sel(**sel).mean(dim)).values(), float(ds[f"{who}_mb_index"].sel(**sel).mean(dim))]
+
+    rows = {"rats (Miller et al. 2022 data, shipped)": row("rat", "rat"),
+            "humans (hBayesDM example data, Daw-style task)": row("human", "human"),
+            "the paper's meta-RL model (Wang et al. 2018)": [*stay_keys(ds["paper_stay"]).values(), None],
+            "meta-RL agent, ours (mean over seeds)": row("agent", "replica", protocol=TEST_TASK),
+            "model-free baseline, ours": row("baseline", "baseline_subject", baseline="model-free SARSA(λ=1)"),
+            "model-based baseline, ours": row("baseline", "baseline_subject", baseline="model-based")}
     return [reference_table("Two-step stay probabilities", keys, rows)]
 
 
