@@ -28,6 +28,8 @@ reproduce: install
 	$(BIN)/neurometarl reproduce
 
 test: install
+	$(BIN)/ruff check neurometarl tests benchmarks analyses notebooks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -190,7 +190,7 @@ def _figure(args) -> int:
         try:
             numbers = load_numbers(results)
         except FileNotFoundError:
-            raise ConfigError(f"no numbers.nc or numbers.json in {results}; run `neurometarl experiment {args.name}` first") from None
+            raise ConfigError(f"no numbers.nc in {results}; run `neurometarl experiment {args.name}` first") from None
         except (ValueError, OSError) as err:
             raise ConfigError(f"the saved numbers in {results} are unreadable ({err}); run `neurometarl experiment "
                               f"{args.name} --out {results}` again") from None

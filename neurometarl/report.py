@@ -1,6 +1,6 @@
 """The replication report: one self-contained HTML page built from experiments' output folders.
 
-``neurometarl reproduce`` runs every experiment into ``RESULTS/<name>/`` (figures, ``numbers.nc`` or ``numbers.json``,
+``neurometarl reproduce`` runs every experiment into ``RESULTS/<name>/`` (figures, ``numbers.nc``,
 ``scorecard.json``, and the ``stage.json`` written here: configuration fingerprint, checkpoint SHA-256
 hashes, time taken) and then calls :func:`write_report`. The page embeds every figure as a base64 PNG,
 so it opens from anywhere with nothing to download; each experiment's scorecard shows every claim with

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
+import xarray as xr
 
 from neurometarl.cli import main
 from neurometarl.experiments import get_experiment
@@ -39,7 +40,7 @@ def fake_experiment(results: Path, name: str = "sim6") -> None:
     card = {"experiment": name, "title": "A fake experiment", "n_seeds": 2, "retrained": False,
             "checkpoints": {}, "figures": [str(out / "fig7.png")], "claims": claims, "all_pass": False}
     (out / "scorecard.json").write_text(json.dumps(card))
-    (out / "numbers.json").write_text(json.dumps({"unrelated": 1}))
+    xr.Dataset({"unrelated": ((), 1, {"long_name": "a number no reference table reads", "units": "1"})}).to_netcdf(out / "numbers.nc")
 
 
 def test_report_shows_failing_claims_with_their_values_and_skipped_experiments(tmp_path):

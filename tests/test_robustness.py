@@ -153,7 +153,7 @@ def bad_files(tmp_path_factory, recording):
     (d / "x.nwb").write_text("not nwb")
     (d / "adir").mkdir()
     (d / "res").mkdir()
-    (d / "res" / "numbers.json").write_text("")
+    (d / "res" / "numbers.nc").write_text("")
     (d / "bad.yaml").write_text("tasks: [bandit-fixed\n")
     save_recording(recording, d / "rec.nc")
     return d

@@ -6,7 +6,7 @@ records frozen test sessions and returns the numbers behind the figure, a ``plot
 figure from those numbers alone, and the paper's quantitative :class:`Claim` s checked on them.
 
 :func:`~neurometarl.experiments.runner.run_experiment` gets the checkpoints (shipped in ``datasets/checkpoints/<experiment>/<variant>/seed<N>``
-or trained with ``retrain=True``), runs the analysis, draws the figure and writes ``numbers.json`` and
+or trained with ``retrain=True``), runs the analysis, draws the figure and writes ``numbers.nc`` and
 ``scorecard.json`` into the output folder.
 """
 
@@ -38,7 +38,7 @@ class Claim:
     statement: str
     paper: str
     threshold: str
-    check: Callable[[Any], tuple[Any, bool]]
+    check: Callable[[xr.Dataset], tuple[Any, bool]]
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,10 @@ class Experiment:
     #: shipped checkpoints bit for bit (docs/training.md); PPO and the sequence pass are opt-in.
     train: dict[str, TrainConfig]
     #: the analysis: frozen sessions → the numbers behind the figure, a labelled ``xarray.Dataset`` (saved as
-    #: ``numbers.nc``; ``long_name``/``units`` on every variable) or, for experiments not yet typed, a dict
-    #: (``numbers.json``)
-    analyse: Callable[["Context"], "xr.Dataset | dict"]
-    #: ``plot(numbers, out_dir)`` draws the figure from the numbers alone (the type ``analyse`` returns);
-    #: returns the files written
-    plot: Callable[[Any, Path], list[Path]]
+    #: ``numbers.nc``; ``long_name``/``units`` on every variable)
+    analyse: Callable[["Context"], xr.Dataset]
+    #: ``plot(numbers, out_dir)`` draws the figure from the numbers alone; returns the files written
+    plot: Callable[[xr.Dataset, Path], list[Path]]
     claims: tuple[Claim, ...] = ()
     n_seeds: int = 8
     description: str = ""
@@ -76,7 +74,7 @@ class Experiment:
     sizes: dict[str, int] = field(default_factory=dict)
     #: ``references(numbers)`` → the report's reference rows (animals, humans, the paper's model beside ours),
     #: a list of :func:`reference_table`; ``None``: none
-    references: Callable[[Any], list[dict]] | None = None
+    references: Callable[[xr.Dataset], list[dict]] | None = None
 
 
 def missing_data(exp: Experiment) -> str | None:
@@ -149,12 +147,11 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
     return paths
 
 
-def save_numbers(out_dir: Path, numbers: dict | xr.Dataset) -> Path:
-    """Write an analysis's numbers: a labelled ``xarray.Dataset`` as ``numbers.nc`` (every variable needs
-    ``long_name`` and ``units``), a dict (experiments not yet typed) as ``numbers.json``."""
+def save_numbers(out_dir: Path, numbers: xr.Dataset) -> Path:
+    """Write an analysis's numbers, a labelled ``xarray.Dataset``, as ``numbers.nc``; every variable (and
+    non-index coordinate) needs ``long_name`` and ``units``."""
     if not isinstance(numbers, xr.Dataset):
-        write_json(out_dir / "numbers.json", numbers)
-        return out_dir / "numbers.json"
+        raise ConfigError(f"an experiment's analyse must return a labelled xarray.Dataset, got {type(numbers).__name__}")
     unlabelled = [name for name, var in numbers.variables.items() if name not in numbers.dims
                   and not {"long_name", "units"} <= set(var.attrs)]
     if unlabelled:
@@ -164,15 +161,12 @@ def save_numbers(out_dir: Path, numbers: dict | xr.Dataset) -> Path:
     return out_dir / "numbers.nc"
 
 
-def load_numbers(out_dir: Path) -> dict | xr.Dataset:
-    """An experiment's saved numbers (``numbers.nc`` as a Dataset, else ``numbers.json``); raises
-    FileNotFoundError when the folder holds neither."""
-    if (out_dir / "numbers.nc").is_file():
-        with xr.open_dataset(out_dir / "numbers.nc", engine="netcdf4") as ds:
-            return ds.load()
-    import json
-
-    return json.loads((out_dir / "numbers.json").read_text())
+def load_numbers(out_dir: Path) -> xr.Dataset:
+    """An experiment's saved numbers (``numbers.nc``); raises FileNotFoundError when the folder has none."""
+    if not (out_dir / "numbers.nc").is_file():
+        raise FileNotFoundError(out_dir / "numbers.nc")
+    with xr.open_dataset(out_dir / "numbers.nc", engine="netcdf4") as ds:
+        return ds.load()
 
 
 def write_json(path: Path, obj) -> None:

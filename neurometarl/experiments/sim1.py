@@ -103,7 +103,7 @@ def _masked(ds: xr.Dataset, name: str, active: xr.DataArray) -> xr.DataArray:
 def behaviour(ds: xr.Dataset, subject: str) -> dict:
     """Matching slopes (training-range and held-out p0), lag-regression kernels, within-episode learning."""
     table = active_table(ds, subject)
-    out = {}
+    out: dict[str, object] = {}
     for part, held in (("train", 0), ("held_out", 1)):
         fit = matching_law(table[table["held_out"] == held])
         out[f"slope_{part}"] = float(fit["sensitivity"].item())
@@ -124,7 +124,7 @@ def analyse(ctx: Context) -> xr.Dataset:
     fitted baseline on the same protocol, and run the matching, Lau & Glimcher and unit-coding
     analyses on agent and baselines alike. Returns a Dataset of per-replica values (see :func:`numbers`)."""
     size = ctx.sizes
-    per = {s: [] for s in SUBJECTS}
+    per: dict[str, list] = {s: [] for s in SUBJECTS}
     fits = []
     for i, agent in enumerate(ctx.subjects["agent"]):
         ds = record_session(agent, TEST_TASK, size["n_test"], seed=ctx.seed + i)

@@ -130,7 +130,7 @@ def _volatility_units(ds: xr.Dataset) -> xr.DataArray:
 
 def _simulate_baseline(model, params: dict, n_replicas: int, seed: int, n_test: int) -> list[dict[str, xr.Dataset]]:
     """``n_replicas`` replicas of a baseline, each ``n_test`` episodes of both schedules."""
-    replicas = [{} for _ in range(n_replicas)]
+    replicas: list[dict[str, xr.Dataset]] = [{} for _ in range(n_replicas)]
     for k, (schedule, task) in enumerate(SCHEDULES.items()):
         ds = model.simulate(task, params={p: [v] for p, v in params.items()}, n_episodes=n_test * n_replicas, seed=seed + k)
         for i in range(n_replicas):
@@ -149,9 +149,9 @@ def analyse(ctx: Context) -> xr.Dataset:
     and the humans' and the paper's values."""
     agents = ctx.subjects["agent"]
     n = len(agents)
-    curves = {s: [] for s in SUBJECTS}
-    phases = {s: [] for s in SUBJECTS}
-    reward = {s: [] for s in SUBJECTS}
+    curves: dict[str, list] = {s: [] for s in SUBJECTS}
+    phases: dict[str, list] = {s: [] for s in SUBJECTS}
+    reward: dict[str, list] = {s: [] for s in SUBJECTS}
     decoding, units = [], []
     for i, agent in enumerate(agents):
         recordings = {sched: record_session(agent, task, ctx.sizes["n_test"], seed=ctx.seed + 100 * i + k)

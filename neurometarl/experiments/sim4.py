@@ -123,7 +123,7 @@ def rpe_regression(ds: xr.Dataset, mf_params: dict) -> xr.Dataset:
     models = {"arrival": "rpe1", "reward": "rpe2"}
     r2 = np.empty((len(RPE_EVENTS), len(RPE_MODELS)))
     sample = np.full((2, N_POINTS, 3), np.nan)
-    pooled = {"agent": [], "mb": [], "mf": [], "mf_residual": []}
+    pooled: dict[str, list[np.ndarray]] = {"agent": [], "mb": [], "mf": [], "mf_residual": []}
     rng = np.random.default_rng(0)  # a fixed subsample of points for the scatter panels
     for e, (event, key) in enumerate(models.items()):
         y = np.where(valid, agent[event], np.nan).ravel()

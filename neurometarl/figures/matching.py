@@ -150,8 +150,8 @@ def plot_fig2(ds: xr.Dataset, path_stem) -> list[Path]:
         plot_kernel(ds["choice_kernel"], ax=axes[1, 0])
         axes[1, 0].set_ylabel(f"weight on past choice ({ds['choice_kernel'].attrs['units']})\n+ : a right choice favours right")
         axes[1, 0].set_title("d  Lau & Glimcher choice kernel")
-        fixation = {"period": "fixation"}
-        plot_unit_coding(ds["unit_mean_abs_r"].sel(fixation), ds["unit_fraction_p05"].sel(learner="agent", **fixation),
+        plot_unit_coding(ds["unit_mean_abs_r"].sel(period="fixation"),
+                         ds["unit_fraction_p05"].sel(learner="agent", period="fixation"),
                          ds["paper_unit_r"], ds["monkey_fraction"], ax=axes[1, 1])
         axes[1, 1].set_title("e  unit coding at fixation")
         axes[1, 1].legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)

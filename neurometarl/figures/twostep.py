@@ -19,7 +19,7 @@ from .style import PALETTE, save_figure, use_style
 
 def _subjects(da: xr.DataArray) -> str:
     """The dim of ``da`` that runs over subjects (replica, rat, ...)."""
-    return next(d for d in da.dims if d not in ("transition", "outcome", "trial_type", "lag"))
+    return str(next(d for d in da.dims if d not in ("transition", "outcome", "trial_type", "lag")))
 
 
 def plot_stay(stay: xr.DataArray, *, ax=None, title: str = ""):

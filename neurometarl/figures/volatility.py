@@ -27,7 +27,7 @@ def _mean_sem(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     return da.mean("replica").values, sem.values
 
 
-def shade_volatile(ax, volatile: list[int], *, label: str | None = "volatile phase") -> None:
+def shade_volatile(ax, volatile, *, label: str | None = "volatile phase") -> None:
     """Grey background over the trials where ``volatile`` is 1."""
     v = np.asarray(volatile)
     edges = np.flatnonzero(np.diff(np.r_[0, v, 0]))
