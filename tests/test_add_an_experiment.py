@@ -59,3 +59,14 @@ def test_numbers_need_long_names_and_units(tmp_path):
     labelled = xr.Dataset({"y": ("replica", [1.0], {"long_name": "y", "units": "1"})})
     save_numbers(tmp_path, labelled)
     xr.testing.assert_identical(load_numbers(tmp_path), labelled)
+
+
+def test_published_values_are_declared_in_the_specs_and_reach_the_numbers():
+    """The paper's, animals' and humans' values are fields of the experiment specs (not module globals)."""
+    import neurometarl.experiments.catalogue  # noqa: F401  (registers every experiment)
+
+    declared = {name: set(exp.reference_values) for name, exp in EXPERIMENTS.items() if exp.reference_values}
+    assert declared == {"sim1": {"paper_unit_r", "paper_best_unit_r", "monkey_fraction", "paper_matching_slope"},
+                        "sim2": {"human_rates", "paper_model_rates", "paper_volatility_units"}, "sim3": {"paper_rpe"},
+                        "sim4": {"paper_stay", "paper_lag1", "card_rat_stay"}, "sim5": {"harlow_monkeys_trial2"},
+                        "sim6": {"rats", "paper_model"}}

@@ -40,7 +40,7 @@ def test_numbers_cover_agent_and_both_baselines(tiny):
     assert numbers["reward_kernel"].dims == ("learner", "replica", "lag") and numbers.sizes["lag"] == 15
     assert numbers["p_richer"].dims == ("learner", "replica", "trial") and numbers.sizes["trial"] == 50
     assert numbers["unit_mean_abs_r"].dims == ("learner", "replica", "period", "variable")
-    assert set(numbers["variable"].values) == set(sim1.PAPER_UNIT_R)
+    assert set(numbers["variable"].values) == set(sim1.SIM1.reference_values["paper_unit_r"])
     assert numbers["matching_slope"].dims == ("learner", "replica", "p0_range")
     assert numbers["log_choice_ratio"].dims == ("replica", "p0_range", "point")
     assert set(numbers["rw_param"].values) == {"alpha", "beta", "kappa", "tau"}

@@ -83,7 +83,7 @@ def test_tiny_experiment_writes_scorecard_numbers_and_figure(tiny):
     assert ds["subject"].values.tolist() == list(sim3.SUBJECTS) and ds["condition"].values.tolist() == list(sim3.CONDITIONS)
     assert ds.sizes["replica"] == 2 and ds["separation"].dims == ("replica",)
     assert ds["flip"].dims == ("relative_trial", "replica") and ds["relative_trial"].values.tolist() == [0, 1, 2, 3, 4, 5]
-    assert ds["paper_rpe"].sel(condition="inferred").values.tolist() == list(sim3.PAPER["inferred"])
+    assert ds["paper_rpe"].sel(condition="inferred").values.tolist() == list(sim3.SIM3.reference_values["paper_rpe"]["inferred"])
     # every reversed trial 1 after a stream's first is counted once, in pre-reversal and in one trial-2 condition
     n = ds["n_trials"].sum(("cue", "replica"))
     assert int(n.sel(condition="experienced") + n.sel(condition="inferred")) <= int(n.sel(condition="pre_reversal"))

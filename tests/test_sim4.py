@@ -34,7 +34,7 @@ def test_baselines_for_the_stay_bars_show_their_signatures():
 def test_rat_row_is_the_dataset_card_table():
     rats = stay_summary(stay_probabilities(load_rat_twostep()))
     assert rats["n_subjects"] == 6
-    for key, value in sim4.CARD_RAT_STAY.items():
+    for key, value in sim4.SIM4.reference_values["card_rat_stay"].items():
         assert rats[key] == pytest.approx(value, abs=0.005)
     lags = sim4.lag_regression(load_rat_twostep())
     assert lags["coef"].dims == ("subject", "trial_type", "lag") and lags["coef"].shape == (6, 4, sim4.N_LAGS)

@@ -75,6 +75,9 @@ class Experiment:
     #: ``references(numbers)`` → the report's reference rows (animals, humans, the paper's model beside ours),
     #: a list of :func:`reference_table`; ``None``: none
     references: Callable[[xr.Dataset], list[dict]] | None = None
+    #: the published values the experiment is compared with (the paper's model, animals, humans), by name;
+    #: ``analyse`` reads them here (``ctx.experiment.reference_values``) and puts them into its Dataset
+    reference_values: dict[str, Any] = field(default_factory=dict)
 
 
 def missing_data(exp: Experiment) -> str | None:

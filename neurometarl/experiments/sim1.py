@@ -49,12 +49,6 @@ SUBJECTS = ("agent", "rw", "bayes")
 LONG = {"rw": "RW learner with perseveration", "bayes": "Bayesian observer of the baited schedule"}
 REGRESSORS = {"last action": "prev_action", "last reward": "prev_reward", "action x reward": "prev_action_x_reward"}
 VALUE = "value left"
-#: spec Sim 1 [fig]: the paper's model, mean |partial r| over units, and best units
-PAPER_UNIT_R = {"last action": 0.22, "last reward": 0.07, "action x reward": 0.11, "value left": 0.21}
-PAPER_BEST_UNIT_R = {"last action": 0.65, "value left": 0.55}
-#: spec Sim 1: monkeys' proportions of dlPFC neurons coding each variable (Tsutsui et al. 2016)
-MONKEY_FRACTION = {"last action": 0.21, "last reward": 0.17, "action x reward": 0.13, "value left": 0.33}
-PAPER_MATCHING_SLOPE = 0.5  # monkeys and model both, [fig]
 
 
 def active_table(ds: xr.Dataset, subject: str) -> pd.DataFrame:
@@ -146,16 +140,16 @@ def analyse(ctx: Context) -> xr.Dataset:
         for name, (rec, values) in recordings.items():
             per[name].append({**behaviour(rec, f"seed{i}"), "units": {"fixation": unit_coding(rec, values),
                                                                      "choice": unit_coding(rec, values, "choice")}})
-    return numbers(per, fits, size["n_test"])
+    return numbers(per, fits, size["n_test"], ctx.experiment.reference_values)
 
 
-def numbers(per: dict, fits: list, n_test: int) -> xr.Dataset:
+def numbers(per: dict, fits: list, n_test: int, ref: dict) -> xr.Dataset:
     """The per-replica results as the Sim 1 Dataset: on (learner, replica, ...) ``matching_slope``
     (p0_range), ``reward_kernel`` and ``choice_kernel`` (lag), ``p_richer`` (trial), ``reward_per_trial``,
     and unit coding ``unit_mean_abs_r``, ``unit_max_abs_r``, ``unit_fraction_p05`` (period, variable);
     the agents' matching points on (replica, p0_range, point); the baselines' pooled fits on replica;
     the paper's and the monkeys' values."""
-    variables = list(PAPER_UNIT_R)
+    variables = list(ref["paper_unit_r"])
     ranges = ("train", "held_out")
     periods = ("fixation", "choice")
 
@@ -204,11 +198,11 @@ def numbers(per: dict, fits: list, n_test: int) -> xr.Dataset:
          "log_choice_ratio": (("replica", "p0_range", "point"), points("log_choice_ratio"),
                               {"long_name": "log2(choices right / choices left), one point per test episode (NaN-padded)", "units": "log2 ratio"}),
          **fit_vars,
-         "paper_unit_r": ("variable", [PAPER_UNIT_R[v] for v in variables],
+         "paper_unit_r": ("variable", [ref["paper_unit_r"][v] for v in variables],
                           {"long_name": "mean |partial r| over units, the paper's model (spec Sim 1 [fig])", **one}),
-         "monkey_fraction": ("variable", [MONKEY_FRACTION[v] for v in variables],
+         "monkey_fraction": ("variable", [ref["monkey_fraction"][v] for v in variables],
                              {"long_name": "fraction of dlPFC neurons coding the variable, monkeys (Tsutsui et al. 2016)", **one}),
-         "paper_matching_slope": ((), PAPER_MATCHING_SLOPE, {"long_name": "matching slope, monkeys and the paper's model", **one})},
+         "paper_matching_slope": ((), ref["paper_matching_slope"], {"long_name": "matching slope, monkeys and the paper's model", **one})},
         coords={"learner": ("learner", list(SUBJECTS), {"long_name": "learner"}), "replica": np.arange(len(per["agent"])),
                 "p0_range": ("p0_range", list(ranges), {"long_name": "episodes' base rates: training range or held out"}),
                 "lag": ("lag", np.arange(1, N_LAGS + 1), {"long_name": "lag (trials back)", "units": "trial"}),
@@ -217,7 +211,7 @@ def numbers(per: dict, fits: list, n_test: int) -> xr.Dataset:
                 "variable": ("variable", variables, {"long_name": "coded variable"}),
                 "baseline": list(fits[0]), "rw_param": list(fits[0]["rw"]["params"]), "bayes_param": list(fits[0]["bayes"]["params"])},
         attrs={"n_test_episodes": n_test, "n_lags": N_LAGS, "early_trials": list(EARLY), "late_trials": list(LATE),
-               "paper_best_unit_r": json.dumps(PAPER_BEST_UNIT_R)},
+               "paper_best_unit_r": json.dumps(ref["paper_best_unit_r"])},
     )
 
 
@@ -311,4 +305,12 @@ SIM1 = register(Experiment(
     # optimisation starts and L-BFGS iterations of the baseline fits
     sizes={"n_test": 500, "n_fit": 250, "fit_starts": 2, "fit_max_iter": 100},
     references=reference_tables,
+    reference_values={
+        # spec Sim 1 [fig]: the paper's model, mean |partial r| over units, and its best units
+        "paper_unit_r": {"last action": 0.22, "last reward": 0.07, "action x reward": 0.11, "value left": 0.21},
+        "paper_best_unit_r": {"last action": 0.65, "value left": 0.55},
+        # spec Sim 1: monkeys' proportions of dlPFC neurons coding each variable (Tsutsui et al. 2016)
+        "monkey_fraction": {"last action": 0.21, "last reward": 0.17, "action x reward": 0.13, "value left": 0.33},
+        "paper_matching_slope": 0.5,  # monkeys and the model both, [fig]
+    },
 ))

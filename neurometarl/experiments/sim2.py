@@ -48,10 +48,6 @@ SCHEDULES = {"stable-first": "volatility-stable-first", "volatile-first": "volat
 #: (label, schedule, phase) in the order of the paper's bars
 PHASES = (("stable-1", "stable-first", 0), ("volatile-1", "stable-first", 1),
           ("volatile-2", "volatile-first", 1), ("stable-2", "volatile-first", 0))
-#: spec Sim 2, read off Fig. 3 [fig]
-HUMAN_RATES = {"stable-1": 0.07, "volatile-1": 0.19, "volatile-2": 0.21, "stable-2": 0.10}
-PAPER_MODEL_RATES = {"stable-1": 0.21, "volatile-1": 0.46, "volatile-2": 0.51, "stable-2": 0.28}
-PAPER_VOLATILITY_UNITS = 0.37
 FIXED_RW = {"alpha": 0.25, "beta": 0.15}  # the control's true learning rate; β per point of magnitude
 BAYES_BETA = 0.15  # softmax of the simulated observer (per point of expected value)
 WINDOW, WINDOW_STEP = 10, 2
@@ -196,11 +192,11 @@ def analyse(ctx: Context) -> xr.Dataset:
                             {**volatility, "long_name": "decoded volatility (cross-validated), mean in the bin"}),
          "unit_fraction": xr.concat(units, "replica").drop_vars([c for c in units[0].coords if c != "regressor"]).assign_attrs(
              {"long_name": "fraction of units coding the regressor (Bonferroni P < 0.05)", "units": "1"}),
-         "human_rates": ("phase", [HUMAN_RATES[label] for label, _, _ in PHASES],
+         "human_rates": ("phase", [ctx.experiment.reference_values["human_rates"][label] for label, _, _ in PHASES],
                          {"long_name": "learning rate, humans (Behrens et al. 2007, spec Sim 2 [fig])", "units": "1"}),
-         "paper_model_rates": ("phase", [PAPER_MODEL_RATES[label] for label, _, _ in PHASES],
+         "paper_model_rates": ("phase", [ctx.experiment.reference_values["paper_model_rates"][label] for label, _, _ in PHASES],
                                {"long_name": "learning rate, the paper's meta-RL model (spec Sim 2 [fig])", "units": "1"}),
-         "paper_volatility_unit_fraction": ((), PAPER_VOLATILITY_UNITS,
+         "paper_volatility_unit_fraction": ((), ctx.experiment.reference_values["paper_volatility_units"],
                                             {"long_name": "fraction of units coding volatility, the paper's model", "units": "1"})},
         coords={"learner": ("learner", list(SUBJECTS), {"long_name": "learner"}), "replica": np.arange(n),
                 "schedule": ("schedule", list(SCHEDULES), {"long_name": "test schedule"}),
@@ -293,4 +289,9 @@ SIM2 = register(Experiment(
     description=__doc__,
     sizes={"n_test": 200},  # episodes per schedule and replica (400 a replica, as the paper's test set)
     references=reference_tables,
+    reference_values={  # spec Sim 2, read off Fig. 3 [fig]
+        "human_rates": {"stable-1": 0.07, "volatile-1": 0.19, "volatile-2": 0.21, "stable-2": 0.10},
+        "paper_model_rates": {"stable-1": 0.21, "volatile-1": 0.46, "volatile-2": 0.51, "stable-2": 0.28},
+        "paper_volatility_units": 0.37,
+    },
 ))

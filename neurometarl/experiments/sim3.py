@@ -53,8 +53,6 @@ HMM_P = (0.999, 0.001)  # outcome probabilities of the rewarded / unrewarded cue
 CONDITIONS = ("last_before", "pre_reversal", "experienced", "inferred")
 CUES = ("old_rewarded", "new_rewarded")
 SUBJECTS = ("agent", "mf", "hmm")
-#: spec Sim 3 [fig]: RPE at cue onset (old-rewarded, new-rewarded)
-PAPER = {"pre_reversal": (0.30, -0.35), "experienced": (-0.38, 0.30), "inferred": (-0.35, 0.33)}
 
 
 def trial_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:
@@ -178,7 +176,7 @@ def analyse(ctx: Context) -> xr.Dataset:
         if i == 0:
             pca_points = pca_panel(ds, a)
     assert pca_points is not None, "an experiment runs at least one replica"
-    return summarise(per, geometry, pca_points, ctx.sizes["n_test"])
+    return summarise(per, geometry, pca_points, ctx.sizes["n_test"], ctx.experiment.reference_values["paper_rpe"])
 
 
 def pca_panel(ds: xr.Dataset, a: dict[str, np.ndarray], n_points: int = 800, n_examples: int = 3) -> xr.Dataset:
@@ -206,7 +204,7 @@ def pca_panel(ds: xr.Dataset, a: dict[str, np.ndarray], n_points: int = 800, n_e
                 "example_trial": ("example_trial", [0, 1, 2], {"long_name": "trial relative to the reversal (0: the trial before)", "units": "1"})})
 
 
-def summarise(per: dict, geometry: list, pca_points: xr.Dataset, n_test: int) -> xr.Dataset:
+def summarise(per: dict, geometry: list, pca_points: xr.Dataset, n_test: int, paper_rpe: dict) -> xr.Dataset:
     """Gather the replicas' results into the numbers of the figure and claims.
 
     Parameters
@@ -224,7 +222,7 @@ def summarise(per: dict, geometry: list, pca_points: xr.Dataset, n_test: int) ->
     """
     rpe = np.array([[[[r[c][k]["mean"] for r in per[s]] for k in CUES] for c in CONDITIONS] for s in SUBJECTS])
     n_trials = np.array([[[r[c][k]["n"] for r in per["agent"]] for k in CUES] for c in CONDITIONS])
-    paper = np.array([PAPER.get(c, (np.nan, np.nan)) for c in CONDITIONS])
+    paper = np.array([paper_rpe.get(c, (np.nan, np.nan)) for c in CONDITIONS])
     offsets = list(geometry[0]["flip"])
     flip = np.array([[g["flip"][k] for g in geometry] for k in offsets])
     return xr.Dataset(
@@ -341,4 +339,6 @@ SIM3 = register(Experiment(
     analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=8,
     description=__doc__,
     sizes={"n_test": 240},  # test streams per replica (10 episodes each)
+    # spec Sim 3 [fig]: the paper's RPE at cue onset (old-rewarded, new-rewarded cue)
+    reference_values={"paper_rpe": {"pre_reversal": (0.30, -0.35), "experienced": (-0.38, 0.30), "inferred": (-0.35, 0.33)}},
 ))

@@ -65,10 +65,6 @@ HAZARD = 0.025  # the protocol's switch probability, known to the model-based RP
 #: baselines that play the protocol for the stay bars (illustrative parameters, not fitted)
 MF_PARAMS = {"alpha1": 0.5, "alpha2": 0.5, "lambda": 1.0, "beta1": 5.0, "perseveration": 0.0}
 MB_PARAMS = {"alpha2": 0.5, "beta1": 5.0, "perseveration": 0.0}
-#: spec Sim 4 [fig] and the rat data card
-PAPER_STAY = {"common_rewarded": 0.985, "rare_rewarded": 0.64, "common_unrewarded": 0.62, "rare_unrewarded": 0.985}
-PAPER_LAG1 = {"CR": 3.4, "CO": -2.0, "RR": -2.0, "RO": 3.2}
-CARD_RAT_STAY = {"common_rewarded": 0.861, "rare_rewarded": 0.465, "common_unrewarded": 0.458, "rare_unrewarded": 0.863}
 RAT_PROTOCOL = "twostep-rat"
 HUMAN_PROTOCOL = "twostep-daw"
 PROTOCOLS = (TEST_TASK, RAT_PROTOCOL, HUMAN_PROTOCOL)
@@ -202,7 +198,7 @@ def analyse(ctx: Context) -> xr.Dataset:
     on rat and ``human_*`` on human; lag weights ``agent_lag_*`` (Wang protocol), ``agent_rat_protocol_lag_*``
     on (replica, trial_type, lag) and ``rat_lag_*`` on (rat, trial_type, lag); the pooled fits; ``rpe_r2``
     on (replica, event, model) and replica 0's ``rpe_sample``; the paper's and the card's reference values."""
-    size = ctx.sizes
+    size, ref = ctx.sizes, ctx.experiment.reference_values
     fit = {"n_starts": size["fit_starts"], "max_iter": size["fit_max_iter"]}
     stay: dict[str, list] = {name: [] for name in PROTOCOLS}
     lags: dict[str, list] = {TEST_TASK: [], RAT_PROTOCOL: []}
@@ -251,11 +247,11 @@ def analyse(ctx: Context) -> xr.Dataset:
                                       ("converged", "the pooled fit's optimiser converged", "1"))},
          "rpe_r2": xr.concat([r["rpe_r2"] for r in rpes], "replica"),
          "rpe_sample": rpes[0]["rpe_sample"],
-         "paper_stay": (("transition", "outcome"), stay_grid(PAPER_STAY),
+         "paper_stay": (("transition", "outcome"), stay_grid(ref["paper_stay"]),
                         {"long_name": "P(stay), the paper's meta-RL model (Wang et al. 2018 Fig. 5)", **one}),
-         "card_rat_stay": (("transition", "outcome"), stay_grid(CARD_RAT_STAY),
+         "card_rat_stay": (("transition", "outcome"), stay_grid(ref["card_rat_stay"]),
                            {"long_name": "P(stay), rats, the dataset card's table", **one}),
-         "paper_lag1": ("trial_type", [PAPER_LAG1[t] for t in TRIAL_TYPES],
+         "paper_lag1": ("trial_type", [ref["paper_lag1"][t] for t in TRIAL_TYPES],
                         {"long_name": "lag-1 regression weight, the paper's model (spec Sim 4)", "units": "log-odds"})},
         coords={"protocol": ("protocol", list(PROTOCOLS), {"long_name": "test protocol (weights frozen)"}),
                 "replica": np.arange(n), "baseline": ["model-free SARSA(λ=1)", "model-based"],
@@ -409,4 +405,9 @@ SIM4 = register(Experiment(
     # and iterations of the pooled model fits
     sizes={"n_test": 300, "n_other": 50, "fit_starts": 2, "fit_max_iter": 200},
     references=reference_tables,
+    reference_values={  # spec Sim 4 [fig] and the rat data card
+        "paper_stay": {"common_rewarded": 0.985, "rare_rewarded": 0.64, "common_unrewarded": 0.62, "rare_unrewarded": 0.985},
+        "paper_lag1": {"CR": 3.4, "CO": -2.0, "RR": -2.0, "RO": 3.2},
+        "card_rat_stay": {"common_rewarded": 0.861, "rare_rewarded": 0.465, "common_unrewarded": 0.458, "rare_unrewarded": 0.863},
+    },
 ))

@@ -28,8 +28,6 @@ from .base import Claim, Context, Experiment, reference_table, register
 #: test episodes per replica, training point and object pool
 VARIANTS = {"abstract": ("harlow", "harlow-held-out"), "pixel": ("harlow-pixel", "harlow-pixel-held-out")}
 POOLS = ("held-out", "train")
-#: Harlow's monkeys, trial-2 % correct by block of problems (Harlow 1949, 1950; spec [fig])
-HARLOW_MONKEYS = {"first problems": 50, "1–100": 82, "101–200": 87, "257–312": 97}
 
 
 def percent_correct_by_trial(ds) -> np.ndarray:
@@ -82,12 +80,12 @@ def analyse(ctx: Context) -> xr.Dataset:
         {"percent_correct": (correct.dims, correct.values, {"long_name": "choices of the rewarded object, meta-RL agent", **pct}),
          "baseline_percent_correct": (("baseline", "trial"), np.array(baseline),
                                       {"long_name": "choices of the rewarded object, baseline on held-out objects", **pct}),
-         "monkeys_trial2": ("block", list(HARLOW_MONKEYS.values()),
+         "monkeys_trial2": ("block", list(ctx.experiment.reference_values["harlow_monkeys_trial2"].values()),
                             {"long_name": "Harlow's monkeys, trial 2 (Harlow 1949, 1950)", **pct})},
         coords={"variant": correct["variant"].values, "pool": list(POOLS), "replica": np.arange(correct.sizes["replica"]),
                 "progress": ("progress", correct["progress"].values, {"long_name": "training done", "units": "fraction"}),
                 "trial": ("trial", np.arange(1, correct.sizes["trial"] + 1), {"long_name": "trial within problem", "units": "1"}),
-                "baseline": [b.name for b in baselines], "block": list(HARLOW_MONKEYS)},
+                "baseline": [b.name for b in baselines], "block": list(ctx.experiment.reference_values["harlow_monkeys_trial2"])},
         attrs={"n_test_episodes": n_test},
     )
 
@@ -178,4 +176,6 @@ SIM5 = register(Experiment(
     description=__doc__,
     sizes={"n_test": 300},  # test episodes per replica, variant and pool
     references=reference_tables,
+    # Harlow's monkeys, trial-2 % correct by block of problems (Harlow 1949, 1950; spec [fig])
+    reference_values={"harlow_monkeys_trial2": {"first problems": 50, "1–100": 82, "101–200": 87, "257–312": 97}},
 ))

@@ -33,12 +33,6 @@ CONDITIONS = {
     "stimulate on risky loss": (ShiftRPE(+1.0, Event(action="risky_action", reward_min=0.0, reward_max=0.0)),),
 }
 MANIPULATIONS = tuple(CONDITIONS)[1:]
-#: Stopper et al. 2014 rats, % risky at p = 0.5 / 0.125, control → manipulation (read off Wang Fig. 7 [fig])
-RATS = {"block risky reward": ((75, 25), (54, 23)), "block safe reward": ((65, 27), (65, 43)),
-        "stimulate on risky loss": ((67, 28), (68, 50))}
-#: the paper's model, same layout
-PAPER_MODEL = {"block risky reward": ((90, 28), (43, 25)), "block safe reward": ((94, 29), (98, 59)),
-               "stimulate on risky loss": ((88, 28), (88, 49))}
 
 
 def percent_risky(ds) -> float:
@@ -64,7 +58,7 @@ def analyse(ctx: Context) -> xr.Dataset:
                 if replica == 0:
                     save_recording(ds, rec_dir / f"{condition.replace(' ', '_')}_p{p:g}.nc")
                 risky[c, j, replica] = percent_risky(ds)
-    published = {"rats": RATS, "paper_model": PAPER_MODEL}
+    published = {who: ctx.experiment.reference_values[who] for who in ("rats", "paper_model")}
     reference = {who: [[list(values[m][k]) for k in range(2)] for m in MANIPULATIONS] for who, values in published.items()}
     pct = {"units": "% of free trials"}
     return xr.Dataset(
@@ -142,4 +136,12 @@ SIM6 = register(Experiment(
     # test episodes per replica, condition and risky probability (8 replicas pool 2,400, above the paper's 1,333)
     sizes={"n_test": 300},
     references=reference_tables,
+    reference_values={
+        # Stopper et al. 2014 rats, % risky at p = 0.5 / 0.125: (control, manipulated) (read off Wang Fig. 7 [fig])
+        "rats": {"block risky reward": ((75, 25), (54, 23)), "block safe reward": ((65, 27), (65, 43)),
+                 "stimulate on risky loss": ((67, 28), (68, 50))},
+        # the paper's model, same layout
+        "paper_model": {"block risky reward": ((90, 28), (43, 25)), "block safe reward": ((94, 29), (98, 59)),
+                        "stimulate on risky loss": ((88, 28), (88, 49))},
+    },
 ))
