@@ -156,28 +156,34 @@ def monkey_table(folder: str | os.PathLike | None = None) -> pd.DataFrame:
     frames = []
     for s, subject in enumerate(SUBJECTS):
         for k in range(len(_prepared(root)[s][0])):
-            record = _session_record(root, subject, k + 1)
-            field = lambda i: np.asarray(record[i]).ravel().astype(int)  # noqa: E731
-            picture2, level = field(7) - 3, 3 - field(13)
+            t = {name: v.astype(int) for name, v in _choices(_session_record(root, subject, k + 1)).items()}
             frames.append(pd.DataFrame({
-                "subject": subject, "session": k + 1, "trial": np.arange(len(picture2)), "choice": field(3) - 1,
-                "transition": (field(6) == 1).astype(int), "state2": picture2 // 2, "choice2": picture2 % 2,
-                "reward": level / 2.0, "reward_level": level, "trial_type": field(2), "forced": (field(2) == 2).astype(int)}))
+                "subject": subject, "session": k + 1, "trial": np.arange(len(t["choice"])), "choice": t["choice"],
+                "transition": t["transition"], "state2": t["choice2"] // 2, "choice2": t["choice2"] % 2,
+                "reward": t["reward"] / 2.0, "reward_level": t["reward"], "trial_type": t["trial_type"], "forced": t["forced"]}))
     return pd.concat(frames, ignore_index=True)
+
+
+def _choices(record) -> dict[str, np.ndarray]:
+    """The authors' per-trial choice fields decoded (int8): ``choice`` (picture A 0 / B 1), ``transition``
+    (1 common), ``choice2`` (picture C-F as 0-3), ``reward`` (level 0-2), ``trial_type``, ``forced`` (type 2)."""
+    field = lambda i: np.asarray(record[i]).ravel().astype(np.int8)  # noqa: E731
+    return {"choice": field(3) - 1, "transition": (field(6) == 1).astype(np.int8), "choice2": field(7) - 3,
+            "reward": 3 - field(13), "trial_type": field(2), "forced": (field(2) == 2).astype(np.int8)}
 
 
 def _trial_vars(root: Path, subject: str, session: int) -> dict:
     record = _session_record(root, subject, session)
     field = lambda i: np.asarray(record[i]).ravel()
+    t = _choices(record)
     out = {
-        "choice": (field(3).astype(np.int8) - 1, {"long_name": "first-stage picture chosen", "units": "1", **flag_attrs(("A", "B"))}),
-        "transition": ((field(6) == 1).astype(np.int8), {"long_name": "transition (1 common, 0 rare)", "units": "1"}),
-        "choice2": (field(7).astype(np.int8) - 3, {"long_name": "second-stage picture chosen", "units": "1",
-                                                   **flag_attrs(("C", "D", "E", "F"))}),
-        "reward": (3 - field(13).astype(np.int8), {"long_name": "reward level (0, 1, 2)", "units": "reward level"}),
+        "choice": (t["choice"], {"long_name": "first-stage picture chosen", "units": "1", **flag_attrs(("A", "B"))}),
+        "transition": (t["transition"], {"long_name": "transition (1 common, 0 rare)", "units": "1"}),
+        "choice2": (t["choice2"], {"long_name": "second-stage picture chosen", "units": "1", **flag_attrs(("C", "D", "E", "F"))}),
+        "reward": (t["reward"], {"long_name": "reward level (0, 1, 2)", "units": "reward level"}),
         "reward_amount": (field(10).astype(float), {"long_name": "raw reward amount (authors' field 10)", "units": "a.u."}),
-        "trial_type": (field(2).astype(np.int8), {"long_name": TRIAL_TYPES, "units": "1"}),
-        "forced": ((field(2) == 2).astype(np.int8), {"long_name": "instructed first-stage choice (trial type 2)", "units": "1"}),
+        "trial_type": (t["trial_type"], {"long_name": TRIAL_TYPES, "units": "1"}),
+        "forced": (t["forced"], {"long_name": "instructed first-stage choice (trial type 2)", "units": "1"}),
         "location1": (field(4).astype(np.int8), {"long_name": "first-stage location chosen (1-4)", "units": "1"}),
         "location2": (field(8).astype(np.int8), {"long_name": "second-stage location chosen (1-4)", "units": "1"}),
         "rt1": (field(5).astype(float), {"long_name": "first-stage reaction time", "units": "ms"}),

@@ -28,6 +28,7 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
     bad = {k: v for k, v in (sizes or {}).items() if not (isinstance(v, int) and v >= 1)}
     if bad:
         raise ConfigError(f"sizes must be whole numbers >= 1, got {bad}")
+    sizes = {**exp.sizes, **(sizes or {})}
     if n_seeds is not None and n_seeds < 1:
         raise ConfigError(f"n_seeds must be >= 1 (or None for the experiment's {exp.n_seeds}), got {n_seeds}")
     if not 0 < scale <= 1:
@@ -41,7 +42,7 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
     checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale)
     subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}
     with quiet(not progress):  # the analyses' sessions and fits show terminal bars unless told not to
-        numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir, {**exp.sizes, **(sizes or {})}))
+        numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir, sizes))
     save_numbers(out_dir, numbers)
     figures = exp.plot(numbers, out_dir)
     claims = []
@@ -54,7 +55,7 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
                        "threshold": claim.threshold, "measured": measured, "pass": bool(passed)})
     scorecard = {
         "experiment": exp.name, "title": exp.title, "n_seeds": n_seeds, "retrained": retrain,
-        "sizes": {**exp.sizes, **(sizes or {})},
+        "sizes": sizes,
         "checkpoints": {v: [str(p) for p in ps] for v, ps in checkpoints.items()},
         "figures": [str(f) for f in figures], "claims": claims,
         "all_pass": all(c["pass"] for c in claims), "neurometarl_version": __version__,
