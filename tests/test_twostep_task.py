@@ -255,3 +255,19 @@ def test_monkey_oracle_beats_chance_and_models_obey_instructions():
     table = recording_to_table(rec)
     assert table["violation"].sum() == 0 and {"choice2", "forced", "trial_type"} <= set(table.columns)
     assert table["forced"].mean() == pytest.approx(0.07, abs=0.02)
+
+
+def test_monkey_refusing_an_instruction_is_an_invalid_response():
+    """On an instructed first-stage trial the side not offered is penalised and leads nowhere (as on the
+    second stage); free trials are unaffected."""
+    def contrary(task, info):
+        offered = info["valid_actions"][:, [LEFT, RIGHT]]
+        return torch.where(offered[:, 0] & ~offered[:, 1], RIGHT, LEFT)  # the other side when one is offered
+
+    task, rewards, infos, _ = _play_monkey(contrary, n=1024)
+    for t, info in enumerate(infos[1::3]):
+        instructed = info["trial_type"] == 2
+        refused = instructed & ~info["valid_actions"][:, LEFT]  # offered right, chose left
+        assert (rewards[3 * t + 1][refused] == task.config.invalid_penalty).all() and refused.any()
+        assert (infos[3 * t + 2]["state2"][refused] == -1).all()
+        assert (rewards[3 * t + 1][~instructed] == 0).all()

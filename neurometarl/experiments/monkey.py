@@ -73,7 +73,8 @@ SIZES = {
     # recording sessions analysed, those with the most areas (then cells) first: all 54
     "n_sessions": 54,
 }
-STAY_KEYS = ("common_rewarded", "rare_rewarded", "common_unrewarded", "rare_unrewarded")
+#: the stay cells (previous transition, outcome) in the order the figures and tables show them
+STAY_CELLS = (("common", "rewarded"), ("rare", "rewarded"), ("common", "unrewarded"), ("rare", "unrewarded"))
 
 
 # --------------------------------------------------------------------------------------------- behaviour
@@ -84,29 +85,33 @@ def high_reward(table: pd.DataFrame) -> pd.DataFrame:
 
 #: the hybrid's parameters as reported
 HYBRID_PARAMS = ("alpha1", "alpha2", "lambda", "beta1", "beta2", "perseveration", "w")
-#: the fits' warnings (parameters at a bound, lag fits that separate), kept in the numbers' attrs
-FIT_NOTES: list[str] = []
 
 
-def hybrid_fit(table: pd.DataFrame, n_starts: int = SIZES["fit_starts"]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The Daw hybrid fitted to each subject of ``table`` (second-stage choices modelled): (params, latents)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = HybridTwoStep(n_starts=n_starts, random_state=0).fit(table)
-    FIT_NOTES.extend(f"{', '.join(map(str, pd.unique(table['subject'])[:3]))}...: {w.message}" for w in caught)
+def hybrid_fit(table: pd.DataFrame, n_starts: int = SIZES["fit_starts"], notes: list[str] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Daw hybrid fitted to each subject of ``table`` (second-stage choices modelled): (params, latents).
+    With ``notes``, the fit's warnings (parameters at a bound...) go there instead of to the terminal."""
+    model = HybridTwoStep(n_starts=n_starts, random_state=0)
+    if notes is None:
+        model.fit(table)
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(table)
+        notes.extend(f"{', '.join(map(str, pd.unique(table['subject'])[:3]))}...: {w.message}" for w in caught)
     return model.params_, model.latents(table)
 
 
-def behaviour(table: pd.DataFrame, n_starts: int, group: str) -> xr.Dataset:
+def behaviour(table: pd.DataFrame, params: pd.DataFrame, group: str) -> xr.Dataset:
     """Stay probabilities (``stay_prob``, ``stay_se`` on subject × transition × outcome; ``mb_index``,
     ``mf_index``), Miller lag coefficients (``lag_coef`` on subject × trial_type × lag) and the fitted hybrid's
-    parameters (``hybrid_param`` on subject × parameter) of every subject in ``table``, labelled ``group``."""
+    parameters (``hybrid_param`` on subject × parameter; ``params`` from :func:`hybrid_fit` of the same table) of
+    every subject in ``table``, labelled ``group``."""
     split = high_reward(table)
     stay = stay_probabilities(split)
     with warnings.catch_warnings():  # near-deterministic agents separate; 'converged' records it
         warnings.filterwarnings("ignore", message="twostep_lag_regression: the logistic fit did not converge")
         lags = twostep_lag_regression(split, n_lags=5)
-    params, _ = hybrid_fit(table, n_starts)
     names = [c for c in HYBRID_PARAMS if c in params.columns]
     out = xr.Dataset({
         "stay_prob": stay["stay_prob"].assign_attrs(long_name="P(repeat first-stage choice), outcome = high level"),
@@ -316,7 +321,7 @@ def noise_ceiling(rdms: list) -> tuple[float, float]:
 
 
 # -------------------------------------------------------------------------------------------- analysis
-def _agent_block(subjects, labels, seed0: int, size: dict) -> dict:
+def _agent_block(subjects, labels, seed0: int, size: dict, notes: list[str]) -> dict:
     """Record, tabulate, fit and regress a list of agent subjects (trained or untrained)."""
     tables, neurons, regs = [], [], []
     n_test, n_neural = size["n_test"], size["n_neural_episodes"]
@@ -326,11 +331,11 @@ def _agent_block(subjects, labels, seed0: int, size: dict) -> dict:
         tables.append(table)
         neurons.append(agent_neurons(ds.isel(episode=slice(0, n_neural)), label))
     joined = pd.concat(tables, ignore_index=True)
-    _, latents = hybrid_fit(joined, size["fit_starts"])
+    params, latents = hybrid_fit(joined, size["fit_starts"], notes)
     for table, nds in zip(tables, neurons):
         rows = latents.loc[latents["subject"] == table["subject"].iloc[0]]
         regs.append({k: v[:n_neural] for k, v in session_regressors(table, rows, n_test).items()})
-    return {"table": joined, "neurons": neurons, "regs": regs}
+    return {"table": joined, "params": params, "neurons": neurons, "regs": regs}
 
 
 def analyse(ctx: Context) -> xr.Dataset:
@@ -341,12 +346,13 @@ def analyse(ctx: Context) -> xr.Dataset:
     each area with bootstrap intervals; the chosen-value flip after rare transitions and CPD time courses per area."""
     seed, size = ctx.seed, ctx.sizes
     n_boot, n_starts = size["n_boot"], size["fit_starts"]
-    FIT_NOTES.clear()
+    notes: list[str] = []  # the fits' warnings (parameters at a bound...), kept in the numbers' attrs
     # the monkeys: behaviour over all 57 sessions; neurons session by session
     mtable = validate_table(monkey_table(None))
-    _, mlat = hybrid_fit(mtable, n_starts)
+    mparams_each, mlat = hybrid_fit(mtable, n_starts, notes)
     pooled = mtable.assign(subject="monkeys", session=mtable["session"] + 100 * (mtable["subject"] == "Jacob"))
-    monkeys, monkeys_pooled = behaviour(mtable, n_starts, "monkey"), behaviour(pooled, n_starts, "monkeys")
+    monkeys = behaviour(mtable, mparams_each, "monkey")
+    monkeys_pooled = behaviour(pooled, hybrid_fit(pooled, n_starts, notes)[0], "monkeys")
     sessions = monkey_sessions(None)
     sessions = sessions.assign(n_areas=sessions["areas"].str.count(",") + 1).sort_values(
         ["n_areas", "n_cells"], ascending=False, kind="stable").head(size["n_sessions"]).sort_values(["subject", "session"])
@@ -370,11 +376,11 @@ def analyse(ctx: Context) -> xr.Dataset:
     cpd = xr.concat(cpd_parts, dim="unit")
 
     # agents (trained and untrained, same architecture) and baselines on the monkeys' protocol
-    trained = _agent_block(ctx.subjects["agent"], [f"agent/seed{i}" for i in range(len(ctx.subjects["agent"]))], seed + 1000, size)
+    trained = _agent_block(ctx.subjects["agent"], [f"agent/seed{i}" for i in range(len(ctx.subjects["agent"]))], seed + 1000, size, notes)
     cfg = ctx.experiment.train["agent"]
     untrained_subjects = [AgentSubject(build_agent(dataclasses.replace(cfg, seed=i)), cfg.gamma, name=f"untrained seed {i}")
                           for i in range(len(ctx.subjects["agent"]))]
-    untrained = _agent_block(untrained_subjects, [f"untrained/seed{i}" for i in range(len(untrained_subjects))], seed + 2000, size)
+    untrained = _agent_block(untrained_subjects, [f"untrained/seed{i}" for i in range(len(untrained_subjects))], seed + 2000, size, notes)
     # the baselines play with the monkeys' (pooled) parameters
     mparams = pd.DataFrame(monkeys_pooled["hybrid_param"].values, columns=monkeys_pooled["parameter"].values)
     base_tables = []
@@ -384,8 +390,9 @@ def analyse(ctx: Context) -> xr.Dataset:
         table = validate_table(recording_to_table(rec))
         base_tables.append(table.assign(subject=name + "/" + table["subject"].astype(str)))
 
-    behaviour_ds = xr.concat([monkeys, monkeys_pooled, behaviour(trained["table"], n_starts, "agents"),
-                              *(behaviour(t, n_starts, name) for name, t in zip(BASELINES, base_tables))], dim="subject")
+    behaviour_ds = xr.concat([monkeys, monkeys_pooled, behaviour(trained["table"], trained["params"], "agents"),
+                              *(behaviour(t, hybrid_fit(t, n_starts, notes)[0], name) for name, t in zip(BASELINES, base_tables))],
+                             dim="subject")
 
     # unit coding: fractions per area / agent seed, with the shift null
     agent_coding = xr.concat([code_units(n, r, seed, size["n_shuffles"]) for n, r in zip(trained["neurons"], trained["regs"])], dim="unit")
@@ -516,7 +523,7 @@ def analyse(ctx: Context) -> xr.Dataset:
                 **behaviour_ds.coords},
         attrs={"n_sessions": int(len(sessions)), "n_neural_trials": int(trained["neurons"][0].sizes["episode"] * trained["neurons"][0].sizes["trial"]),
                "n_test_episodes": size["n_test"], "n_shuffles": size["n_shuffles"], "n_boot": n_boot, "alpha": ALPHA,
-               "profile_best": best, "profile_second": second, "fit_notes": json.dumps(FIT_NOTES)})
+               "profile_best": best, "profile_second": second, "fit_notes": json.dumps(notes)})
     return ds
 
 
@@ -533,10 +540,9 @@ def plot_behaviour(ds: xr.Dataset, *, axes) -> None:
     """Stay probabilities by previous transition × outcome, the lagged model-based pattern and hybrid w of the
     pooled monkeys, the agents and the baselines (mean ± s.e.m. over a group's subjects), on three axes."""
     by_group = {g: ds.isel(subject=np.flatnonzero(ds["group"].values == g)) for g in GROUPS}
-    cells = [("common", "rewarded"), ("rare", "rewarded"), ("common", "unrewarded"), ("rare", "unrewarded")]
     width = 0.8 / len(GROUPS)
     for j, (name, g) in enumerate(by_group.items()):
-        stay = np.array([[float(g["stay_prob"].sel(subject=s, transition=t, outcome=o)) for t, o in cells] for s in g["subject"].values])
+        stay = np.array([[float(g["stay_prob"].sel(subject=s, transition=t, outcome=o)) for t, o in STAY_CELLS] for s in g["subject"].values])
         sem = stay.std(0, ddof=1) / np.sqrt(len(stay)) if len(stay) > 1 else np.zeros(4)
         axes[0].bar(np.arange(4) + j * width, stay.mean(0), width, yerr=sem, label=name)
         coef = g["lag_coef"].transpose("subject", "trial_type", "lag")
@@ -760,11 +766,10 @@ def _rsa(ds):
 
 def reference_tables(ds: xr.Dataset) -> list[dict]:
     """The report's reference rows: the monkeys' stay probabilities and coding fractions beside ours."""
-    cells = [("common", "rewarded"), ("rare", "rewarded"), ("common", "unrewarded"), ("rare", "unrewarded")]
-    keys = [f"{t}_{o}" for t, o in cells]
+    keys = [f"{t}_{o}" for t, o in STAY_CELLS]
 
     def stay(sub):
-        return [float(sub["stay_prob"].sel(transition=t, outcome=o).mean("subject")) for t, o in cells]
+        return [float(sub["stay_prob"].sel(transition=t, outcome=o).mean("subject")) for t, o in STAY_CELLS]
 
     rows = {f"monkey {s} (Miranda et al. 2025 data)": stay(ds.sel(subject=[s])) for s in _group(ds, "monkey")["subject"].values}
     rows["meta-RL agent, ours (mean over seeds)"] = stay(_group(ds, "agents"))

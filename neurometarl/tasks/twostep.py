@@ -160,17 +160,20 @@ class TwoStepTask(Task):
         zero = torch.zeros(b, device=self.device)
         if period == FIXATION:
             return torch.where(action == CENTRE, zero, penalty)
-        if period == CHOICE:
-            valid = (action == LEFT) | (action == RIGHT)
+        if period == CHOICE:  # left or right, or only the side offered (the monkey protocol's instructed trials)
+            valid = self._valid_actions().gather(1, action[:, None])[:, 0]
             side = (action - LEFT).clamp(0, 1)
             self.state2 = torch.where(valid, torch.where(self.common, side, 1 - side), torch.full_like(side, -1))
             return torch.where(valid, zero, penalty)
         reached = self.state2 >= 0
         valid = self._valid_actions().gather(1, action[:, None])[:, 0]
-        won = (self.uniform(b) < self._reward_prob_of(action)).float()
-        reward = torch.where(reached, torch.where(valid, won, penalty), zero)
+        reward = torch.where(reached, torch.where(valid, self._payoff(action), penalty), zero)
         self._start_trial()
         return reward
+
+    def _payoff(self, action: torch.Tensor) -> torch.Tensor:
+        """(batch,) reward of a valid second-stage response: 1 with the reward probability, else 0."""
+        return (self.uniform(self.batch_size) < self._reward_prob_of(action)).float()
 
     def _reward_prob_of(self, action: torch.Tensor) -> torch.Tensor:
         """(batch,) reward probability of the second-stage state reached (``action`` is the response)."""
@@ -350,16 +353,9 @@ class MonkeyTwoStepTask(TwoStepChoiceTask):
         self.offered = LEFT + (self.uniform(b) < 0.5).long()  # the one side offered on an instructed stage
         self.state2 = torch.full((b,), -1, dtype=torch.long, device=self.device)
 
-    def _step(self, action):
-        if self.t % 3 != STAGE2:
-            return super()._step(action)
-        b = self.batch_size
-        valid = self._valid_actions().gather(1, action[:, None])[:, 0]
-        pays = self._reward_prob_of(action)  # the chosen option's amount, paid for sure
-        penalty = torch.full((b,), float(self.config.invalid_penalty), device=self.device)
-        reward = torch.where(self.state2 >= 0, torch.where(valid, pays, penalty), torch.zeros(b, device=self.device))
-        self._start_trial()
-        return reward
+    def _payoff(self, action):
+        """(batch,) the chosen option's amount, paid for sure."""
+        return self._reward_prob_of(action)
 
     def _instructed(self) -> torch.Tensor:
         """(batch,) bool: the step about to be taken offers one option only."""
@@ -378,7 +374,9 @@ class MonkeyTwoStepTask(TwoStepChoiceTask):
     def _observe(self):
         obs, info = super()._observe()
         if self.t < self.n_steps and self.t % 3 != FIXATION:
-            first = 5 if self.t % 3 == CHOICE else 7 + 2 * self.state2.clamp(min=0)
+            names = self.cue_names  # the left-only cue of the step; right-only follows it
+            first = (names.index("choice-left-only") if self.t % 3 == CHOICE
+                     else names.index("S1-left-only") + 2 * self.state2.clamp(min=0))
             cue = torch.where(self._instructed(), first + self.offered - LEFT, obs.argmax(1))
             obs = torch.nn.functional.one_hot(cue, self.n_obs).float()
         info.update(level=self.levels.clone(), trial_type=self.trial_type.float(), forced=(self.trial_type == 2).float())
