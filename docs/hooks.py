@@ -70,15 +70,22 @@ def protocols_index(tasks) -> str:
 
 
 def cli_page() -> str:
-    from neurometarl.cli import build_parser
+    import contextlib
+    import io
 
-    parser = build_parser()
+    from neurometarl.cli import COMMANDS, main
+
+    def help_of(*argv: str) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            main([*argv, "--help"])
+        return out.getvalue().rstrip()
+
     lines = ["# Command-line reference", "",
-             "Generated from the parser itself (`neurometarl COMMAND --help` prints the same). Bad input prints "
-             "one line naming the problem and exits with status 2.", "", "```text", parser.format_help().rstrip(), "```"]
-    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    for name, sub in subparsers.choices.items():
-        lines += ["", f"## `neurometarl {name}`", "", "```text", sub.format_help().rstrip(), "```"]
+             "Generated from the commands' typed configs (`neurometarl COMMAND --help` prints the same). Bad input "
+             "prints one line naming the problem and exits with status 2.", "", "```text", help_of(), "```"]
+    for name in COMMANDS:
+        lines += ["", f"## `neurometarl {name}`", "", "```text", help_of(name), "```"]
     return "\n".join(lines) + "\n"
 
 

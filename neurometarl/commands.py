@@ -1,112 +1,182 @@
-"""Core sub-commands: ``train``, ``record``, ``figure``, ``reproduce`` (``tasks``: :mod:`neurometarl.tasks.commands`).
+"""Core sub-commands: ``train``, ``record``, ``figure``, ``reproduce`` (``tasks``: :mod:`neurometarl.tasks.commands`),
+each a typed config read by :mod:`neurometarl.cli`.
 
 Contract (kept stable for outside scripts):
 
 * ``neurometarl tasks`` — one protocol a line: name, then description.
 * ``neurometarl train TASK --seed N --out DIR`` — writes ``DIR/checkpoint.pt``, ``config.json``,
   ``metrics.csv``, ``provenance.json`` (and ``evaluation.json``).
-* ``neurometarl record SUBJECT --task TASK --episodes N --seed N --out FILE.nc`` — SUBJECT is a
+* ``neurometarl record SUBJECT --task TASK --n-episodes N --seed N --out FILE.nc`` (``--episodes`` is an alias) — SUBJECT is a
   checkpoint path, a baseline name (``bayes-optimal``, ``thompson``, ``ucb``, ``random``) or a
   behavioural model's name played with ``--param`` values (``rw``: alpha, beta, q0; defaults 0.3, 5, 0.5).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import inspect
 import json
-import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
+from tyro.conf import Positional, UseAppendAction, arg
+
+from .agents import TrainConfig
+from .cli import DataDir, Quiet, at_least, described
 from .errors import CheckpointError, ConfigError
 
 
-def add_commands(subparsers) -> None:
-    """Declare the core commands:
+@dataclass(frozen=True)
+class TrainOptions(TrainConfig):
+    """:class:`TrainConfig`'s fields as ``train`` options, unchecked until :meth:`Train.check` builds the
+    config (tyro would report a ``__post_init__`` error in a box; the CLI reports it in one line)."""
 
-    ``train TASK --out DIR`` (``--resume``, ``--quiet``, one option per :class:`TrainConfig` field);
-    ``record SUBJECT --task TASK --out FILE.nc`` (``--episodes``, ``--seed``, ``--param KEY=VALUE``, ``--device``,
-    ``--quiet``); ``figure NAME [INPUTS ...]`` (``--results``, ``--out``); ``reproduce`` (``--out``, ``--only``,
-    ``--retrain``, ``--force``, ``--seed``, ``--quiet``).
-    """
-    from .agents import TrainConfig
-    from .cli import count
-
-    p = subparsers.add_parser("train",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("task", help="task protocol (see `neurometarl tasks`)")
-    p.add_argument("--out", required=True, help="output folder for checkpoint.pt, config.json, metrics.csv")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_dataclass_arguments(p, TrainConfig, skip={"task"})
-    p.set_defaults(func=_train)
-
-    p = subparsers.add_parser("record")
-    p.add_argument("subject", help="checkpoint path (file or folder), baseline name (bayes-optimal, thompson, ucb, random) "
-                                      "or behavioural model name (rw, ...; see `neurometarl models`)")
-    p.add_argument("--task", required=True, help="task protocol (see `neurometarl tasks`)")
-    p.add_argument("--n-episodes", "--episodes", dest="n_episodes", type=count(1), default=300,
-                   help="number of test episodes (record_session's n_episodes; --episodes is the same option)")
-    p.add_argument("--seed", type=count(0), default=0, help="seed for episodes and choices")
-    p.add_argument("--out", required=True, help="output netCDF file")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="baseline or model parameter, e.g. --param alpha=0.2 (repeatable)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_record)
-
-    p = subparsers.add_parser("figure")
-    p.add_argument("name", help="an experiment name (redraw from its results folder) or 'regret' (plot recordings)")
-    p.add_argument("inputs", nargs="*", help="for 'regret': recording files (.nc)")
-    p.add_argument("--results", default=None, help="experiment results folder (default results/NAME)")
-    p.add_argument("--out", default=None, help="for 'regret': output path stem (writes .png and .pdf)")
-    p.set_defaults(func=_figure)
-
-    p = subparsers.add_parser("reproduce")
-    p.add_argument("--out", default="results", help="results folder")
-    p.add_argument("--only", nargs="+", action="extend", default=None, metavar="NAME",
-                   help="run only these experiments: --only fig1 sim2, --only fig1,sim2 or --only fig1 --only sim2")
-    p.add_argument("--retrain", action="store_true", help="train every agent from scratch")
-    p.add_argument("--force", action="store_true",
-                   help="re-run experiments whose folder already holds a finished run with the same configuration")
-    p.add_argument("--seed", type=count(0), default=0, help="seed for the test sessions")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_reproduce)
+    def __post_init__(self):
+        pass
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip=()) -> None:
-    """One ``--field-name`` option per dataclass field, typed by its default, documented by its comment."""
-    docs = dict(re.findall(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$", inspect.getsource(cls), flags=re.M))
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        if isinstance(f.default, bool):
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name))
-        else:
-            parser.add_argument(flag, dest=f.name, type=type(f.default), default=f.default, help=docs.get(f.name))
+@dataclass(frozen=True)
+class Train:
+    """``train TASK --out DIR``: one option per :class:`TrainConfig` field, plus ``--resume`` and ``--quiet``."""
+
+    options: Annotated[TrainOptions, arg(name="")]  # the training settings (their options carry no prefix)
+    out: str  # output folder for checkpoint.pt, config.json, metrics.csv
+    resume: bool = False  # continue an interrupted run in --out
+    quiet: Quiet = False
+
+    @property
+    def config(self) -> TrainConfig:
+        """The options as a checked :class:`TrainConfig`."""
+        return TrainConfig(**dataclasses.asdict(self.options))
+
+    def check(self) -> None:
+        """Check the training settings (:class:`TrainConfig` raises on a bad one)."""
+        self.config  # building it runs TrainConfig's checks
+
+    def run(self) -> int:
+        """Train, print the last training and frozen-test rewards, and return 0."""
+        from .agents import train
+
+        cfg = self.config
+        result = train(cfg, self.out, resume=self.resume, progress=not self.quiet)
+        last = result.metrics.iloc[-1]
+        print(f"trained {cfg.task} seed {cfg.seed}: {int(last.episodes)} episodes in {last.elapsed_s:.1f} s; "
+              f"last training reward/trial {last.reward_per_trial:.3f}")
+        ev = result.evaluation
+        if ev:
+            line = f"frozen test ({ev['episodes']} episodes): agent {ev['agent_reward_per_trial']:.4f} reward/trial"
+            if "ratio_to_bayes_optimal" in ev:
+                line += (f"; Bayes-optimal {ev['bayes_optimal_reward_per_trial']:.4f}; "
+                         f"ratio {ev['ratio_to_bayes_optimal']:.3f}")
+            print(line)
+        print(f"checkpoint: {Path(self.out) / 'checkpoint.pt'}")
+        return 0
 
 
-def _train(args) -> int:
-    from .agents import TrainConfig, train
+@dataclass(frozen=True)
+class Record:
+    """``record SUBJECT --task TASK --out FILE.nc``: a frozen session of a checkpoint, baseline or model."""
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "task"}
-    cfg = TrainConfig(task=args.task, **values)
-    result = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
-    last = result.metrics.iloc[-1]
-    print(f"trained {cfg.task} seed {cfg.seed}: {int(last.episodes)} episodes in {last.elapsed_s:.1f} s; "
-          f"last training reward/trial {last.reward_per_trial:.3f}")
-    ev = result.evaluation
-    if ev:
-        line = f"frozen test ({ev['episodes']} episodes): agent {ev['agent_reward_per_trial']:.4f} reward/trial"
-        if "ratio_to_bayes_optimal" in ev:
-            line += (f"; Bayes-optimal {ev['bayes_optimal_reward_per_trial']:.4f}; "
-                     f"ratio {ev['ratio_to_bayes_optimal']:.3f}")
-        print(line)
-    print(f"checkpoint: {Path(args.out) / 'checkpoint.pt'}")
-    return 0
+    subject: Annotated[Positional[str], arg(metavar="SUBJECT")]  # checkpoint path (file or folder), baseline name (bayes-optimal, thompson, ucb, random) or behavioural model name (rw, ...; see `neurometarl models`)
+    task: str  # task protocol (see `neurometarl tasks`)
+    out: str  # output netCDF file
+    n_episodes: Annotated[int, arg(aliases=("--episodes",))] = 300  # number of test episodes (record_session's n_episodes; --episodes is the same option)
+    seed: int = 0  # seed for episodes and choices
+    param: Annotated[UseAppendAction[tuple[str, ...]], arg(metavar="KEY=VALUE")] = ()  # baseline or model parameter, e.g. --param alpha=0.2 (repeatable)
+    device: str = "cpu"  # cpu or cuda
+    quiet: Quiet = False
+
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, n_episodes=1, seed=0)
+
+    def run(self) -> int:
+        """Record the session and save it as netCDF."""
+        from .lab import record_session, save_recording
+
+        subject = make_subject(self.subject, list(self.param), self.device)
+        ds = record_session(subject, self.task, self.n_episodes, self.seed, device=self.device, progress=not self.quiet)
+        path = save_recording(ds, self.out)
+        print(f"recorded {self.n_episodes} episodes of {self.task} by {subject.name}: "
+              f"mean reward/trial {float(ds.reward.mean()):.4f} -> {path}")
+        return 0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """``figure NAME [INPUTS ...]``: redraw an experiment's figures, or plot recordings' regret."""
+
+    name: Annotated[Positional[str], arg(metavar="NAME")]  # an experiment name (redraw from its results folder) or 'regret' (plot recordings)
+    inputs: Annotated[Positional[tuple[str, ...]], arg(metavar="INPUTS")] = ()  # for 'regret': recording files (.nc)
+    results: Annotated[str | None, described("results/NAME", "DIR")] = None  # experiment results folder
+    out: Annotated[str | None, arg(metavar="STEM")] = None  # for 'regret': output path stem (writes .png and .pdf)
+
+    def run(self) -> int:
+        """Draw and print the paths written."""
+        paths = self._regret() if self.name == "regret" else self._experiment()
+        print("\n".join(str(p) for p in paths))
+        return 0
+
+    def _regret(self) -> list:
+        import matplotlib.pyplot as plt
+        import xarray as xr
+
+        from .analysis.bandits import regret_curve
+        from .figures.bandits import plot_regret
+        from .figures.style import save_figure, use_style
+        from .lab import load_recording
+
+        if not self.inputs or not self.out:
+            raise ConfigError("`figure regret` needs recording files and --out STEM")
+        curves = {}
+        for path in self.inputs:
+            ds = load_recording(path)
+            subject = str(ds.attrs["subject"])  # a baseline's name, or a checkpoint's path (then the file names it)
+            label = Path(path).stem if "/" in subject or subject.endswith(".pt") else f"{subject} ({Path(path).stem})"
+            curves[label] = regret_curve(ds).to_dataarray("estimate")
+        regret = xr.concat(list(curves.values()), "player").assign_coords(player=list(curves))
+        with use_style():
+            fig, ax = plt.subplots(figsize=(5, 3.5))
+            plot_regret(regret, ax=ax)
+            return list(save_figure(fig, self.out))
+
+    def _experiment(self) -> list:
+        from .experiments.base import load_numbers
+        from .experiments.catalogue import get_experiment
+
+        exp = get_experiment(self.name)
+        results = Path(self.results or f"results/{self.name}")
+        try:
+            numbers = load_numbers(results)
+        except FileNotFoundError:
+            raise ConfigError(f"no numbers.nc in {results}; run `neurometarl experiment {self.name}` first") from None
+        except (ValueError, OSError) as err:
+            raise ConfigError(f"the saved numbers in {results} are unreadable ({err}); run `neurometarl experiment "
+                              f"{self.name} --out {results}` again") from None
+        return list(exp.plot(numbers, results))
+
+
+@dataclass(frozen=True)
+class Reproduce:
+    """``reproduce``: every paper experiment from the shipped checkpoints (or retrained), then the report."""
+
+    out: str = "results"  # results folder
+    only: Annotated[UseAppendAction[tuple[str, ...]], described("all", "NAME")] = ()  # run only these experiments: --only fig1,sim2 or --only fig1 --only sim2
+    retrain: bool = False  # train every agent from scratch
+    force: bool = False  # re-run experiments whose folder already holds a finished run with the same configuration
+    seed: int = 0  # seed for the test sessions
+    quiet: Quiet = False
+    data_dir: DataDir = None
+
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, seed=0)
+
+    def run(self) -> int:
+        """Run the stages (reusing finished ones), write the report and print the claims that pass."""
+        return _reproduce(self)
 
 
 def make_subject(name: str, params: list[str] | dict | None = None, device: str = "cpu"):
@@ -145,67 +215,13 @@ def _parse_value(text: str):
         return text
 
 
-def _record(args) -> int:
-    from .lab import record_session, save_recording
-
-    subject = make_subject(args.subject, args.param, args.device)
-    ds = record_session(subject, args.task, args.n_episodes, args.seed, device=args.device, progress=not args.quiet)
-    path = save_recording(ds, args.out)
-    print(f"recorded {args.n_episodes} episodes of {args.task} by {subject.name}: "
-          f"mean reward/trial {float(ds.reward.mean()):.4f} -> {path}")
-    return 0
-
-
-def _figure(args) -> int:
-    import matplotlib.pyplot as plt
-
-    from .figures.style import save_figure, use_style
-
-    if args.name == "regret":
-        from .analysis.bandits import regret_curve
-        from .figures.bandits import plot_regret
-        import xarray as xr
-
-        from .lab import load_recording
-
-        if not args.inputs or not args.out:
-            raise ConfigError("`figure regret` needs recording files and --out STEM")
-        curves = {}
-        for path in args.inputs:
-            ds = load_recording(path)
-            subject = str(ds.attrs["subject"])  # a baseline's name, or a checkpoint's path (then the file names it)
-            label = Path(path).stem if "/" in subject or subject.endswith(".pt") else f"{subject} ({Path(path).stem})"
-            curves[label] = regret_curve(ds).to_dataarray("estimate")
-        regret = xr.concat(list(curves.values()), "player").assign_coords(player=list(curves))
-        with use_style():
-            fig, ax = plt.subplots(figsize=(5, 3.5))
-            plot_regret(regret, ax=ax)
-            paths = save_figure(fig, args.out)
-    else:
-        from .experiments.base import load_numbers
-        from .experiments.catalogue import get_experiment
-
-        exp = get_experiment(args.name)
-        results = Path(args.results or f"results/{args.name}")
-        try:
-            numbers = load_numbers(results)
-        except FileNotFoundError:
-            raise ConfigError(f"no numbers.nc in {results}; run `neurometarl experiment {args.name}` first") from None
-        except (ValueError, OSError) as err:
-            raise ConfigError(f"the saved numbers in {results} are unreadable ({err}); run `neurometarl experiment "
-                              f"{args.name} --out {results}` again") from None
-        paths = exp.plot(numbers, results)
-    print("\n".join(str(p) for p in paths))
-    return 0
-
-
-def _reproduce(args) -> int:
+def _reproduce(args: Reproduce) -> int:
     from .experiments.base import EXPERIMENTS, get_checkpoints, missing_data
     from .experiments.catalogue import get_experiment
     from .experiments.runner import run_experiment
     from .report import checkpoint_hashes, claim_line, finished_stage, stage_config, write_report, write_stage
 
-    names = [n for item in args.only for n in item.split(",") if n] if args.only else list(EXPERIMENTS)
+    names = [n for item in args.only for n in item.split(",") if n] or list(EXPERIMENTS)
     for name in names:
         get_experiment(name)  # unknown names fail before any work
     started = time.perf_counter()

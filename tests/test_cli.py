@@ -97,14 +97,25 @@ def test_console_script_runs():
     ("sweep", "--n-workers", "--workers", "n_workers", 2),
 ])
 def test_option_names_are_the_library_s_and_old_spellings_stay(command, new, old, dest, value, capsys):
-    from neurometarl.cli import build_parser
+    from neurometarl.cli import parse
 
-    parser = build_parser(command)
     positionals = {"record": ["rw"], "experiment": ["fig1"], "units": ["rec.nc"], "decode": ["rec.nc"],
                    "compare": ["rw", "data.csv"], "sweep": ["grid.toml"]}[command]
     extra = {"record": ["--task", "bandit-fixed", "--out", "x.nc"], "decode": ["--target", "reward"],
              "units": ["--regressors", "reward"]}.get(command, [])
     for option in (new, old):
-        args = parser.parse_args([command, *positionals, *extra, option, str(value)])
-        assert getattr(args, dest) == value
+        name, parsed = parse([command, *positionals, *extra, option, str(value)])
+        assert name == command and getattr(parsed, dest) == value
     assert main([command, "--help"]) == 0 and new in capsys.readouterr().out
+
+
+def test_declared_options_parse_as_documented():
+    from neurometarl.cli import parse
+
+    assert parse(["reproduce", "--only", "fig1", "--only", "sim2,sim6"])[1].only == ("fig1", "sim2,sim6")
+    _, train = parse(["train", "twostep", "--out", "x", "--no-anneal-lr", "--lr", "3e-3"])
+    assert train.config.task == "twostep" and train.config.anneal_lr is False and train.config.lr == 0.003
+    _, fit = parse(["fit", "rw", "data.csv", "--method", "eb", "--missed", "nan", "-1"])
+    assert fit.fitting.method == "eb" and fit.table.missed == ("nan", "-1")
+    with pytest.raises(SystemExit):  # a word where a number goes: tyro's usage error
+        parse(["record", "rw", "--task", "bandit-fixed", "--out", "x.nc", "--seed", "three"])

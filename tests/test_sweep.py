@@ -131,7 +131,7 @@ def test_config_formats_and_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot parse sweep config" in err and "(line 2, column 6)" in err
     assert main(["sweep", str(grid), "--workers", "0"]) == 2
-    assert "--workers: must be at least 1, got 0" in capsys.readouterr().err
+    assert "--n-workers must be at least 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
 
 

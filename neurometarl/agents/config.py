@@ -7,8 +7,10 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+from tyro.conf import Positional, arg
 
 from ..errors import ConfigError
 from ..tasks import make_task, task_config
@@ -41,7 +43,7 @@ class TrainConfig:
     ``ppo``) keeps A2C's shared defaults with 32 episodes a batch and 2 epochs × 2 minibatches.
     """
 
-    task: str = "bandit-correlated"  # protocol name (see `neurometarl tasks`)
+    task: Annotated[Positional[str], arg(metavar="TASK")] = "bandit-correlated"  # protocol name (see `neurometarl tasks`)
     seed: int = 0  # one seed for weights, episodes and actions
     train_episodes: int = 128_000  # training episodes in total
     batch_size: int = 128  # episodes stepped in lockstep per update

@@ -7,10 +7,16 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
+from tyro.conf import Positional, arg
+
+from ..cli import at_least, described
 from ..errors import DataError
 from ..io import atomic_path
+
+Recording = Annotated[Positional[str], arg(metavar="RECORDING")]
 
 
 def _load(path: str):
@@ -26,110 +32,118 @@ def _save(ds, out: str | None) -> None:
         print(f"wrote {out}")
 
 
-def _units(args) -> int:
-    from .units import fraction_significant, partial_correlation, unit_regression
-
-    ds = _load(args.recording)
-    period = args.period[0] if args.period and len(args.period) == 1 else args.period
-    common = dict(var=args.var, period=period, by=args.by, n_shuffles=args.n_shuffles, random_state=args.seed)
-    if args.method == "ols":
-        result = unit_regression(ds, args.regressors, **common)
-    else:
-        result = partial_correlation(ds, args.regressors, method=args.method, **common)
-    frac = fraction_significant(result, alpha=args.alpha, correction=args.correction)
-    table = frac["fraction"].to_pandas()
-    print(f"fraction of {result.sizes['unit']} units significant ({args.correction}, alpha={args.alpha}):")
-    print(table.to_string(float_format=lambda v: f"{v:.3f}") if hasattr(table, "to_string") else table)
-    _save(result, args.out)
-    return 0
+def _period(periods: tuple[str, ...]) -> str | list[str] | None:
+    """``--period`` as the analyses take it: one name, several, or ``None`` for every period."""
+    return periods[0] if len(periods) == 1 else list(periods) or None
 
 
-def _decode(args) -> int:
-    from .decoding import decode
+@dataclass(frozen=True)
+class Units:
+    """``units RECORDING --regressors ...``: per-unit regression or partial correlation, and the fraction of
+    units significant."""
 
-    ds = _load(args.recording)
-    period = args.period[0] if args.period and len(args.period) == 1 else args.period
-    result = decode(ds, args.target, var=args.var, period=period, by=args.by, kind=args.kind,
-                    n_splits=args.n_splits, n_shuffles=args.n_shuffles, random_state=args.seed)
-    metric = result.attrs["metric"]
-    frame = result[["score_mean", "chance", "p_value"]].to_dataframe() if result["score_mean"].ndim else None
-    print(f"decoding {args.target!r} from {result.attrs.get('source_subject') or 'the recording'} ({metric}, "
-          f"{args.n_splits}-fold grouped by episode, {args.n_shuffles} shuffles):")
-    if frame is not None:
-        print(frame.to_string(float_format=lambda v: f"{v:.3f}"))
-    else:
-        print(f"score {float(result['score_mean']):.3f}  chance {float(result['chance']):.3f}  p {float(result['p_value']):.3g}")
-    if "caveat" in result.attrs:
-        print(f"note: {result.attrs['caveat']}")
-    _save(result, args.out)
-    return 0
+    recording: Recording  # recording (.nc) written by the lab
+    regressors: tuple[str, ...]  # regressor names: prev_action, prev_reward, prev_action_x_reward, action, reward, value@fixation, reward_prob[left]...
+    period: Annotated[tuple[str, ...], described("every period", "PERIOD")] = ()  # period(s) at which activity is read
+    by: Literal["period", "step"] = "period"  # one fit per period (trials pooled) or per step
+    var: str = "hidden"  # unit variable (hidden or cell)
+    method: Literal["ols", "spearman", "pearson"] = "ols"  # OLS coefficients or partial correlations
+    correction: Literal["bonferroni", "fdr", "none"] = "bonferroni"  # multiple-comparison correction over units
+    alpha: float = 0.05  # significance level
+    n_shuffles: Annotated[int, arg(aliases=("--shuffles",))] = 0  # episode-shift shuffles for a null (adds p_shuffle; --shuffles is the same option)
+    seed: int = 0  # seed for the shuffles
+    out: Annotated[str | None, described("none", "FILE.nc")] = None  # write the full result (netCDF)
 
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, n_shuffles=0, seed=0)
 
-def _nwb(args) -> int:
-    from ..lab.nwb import from_nwb, to_nwb, validate_nwb
-    from ..lab.schema import save_recording
+    def run(self) -> int:
+        """Fit every unit, print the fraction significant per regressor, save the full result."""
+        from .units import fraction_significant, partial_correlation, unit_regression
 
-    if args.action == "export":
-        path = to_nwb(_load(args.source), args.target, step_duration=args.step_duration)
-        errors = validate_nwb(path)
-        print(f"wrote {path} (pynwb validator: {'valid' if not errors else f'{len(errors)} errors'})")
-        for err in errors:
-            print(f"  {err}")
-        return 0 if not errors else 1
-    if args.action == "import":
-        if not args.target:
-            raise DataError("nwb import needs an output recording path: neurometarl nwb import IN.nwb OUT.nc")
-        print(f"wrote {save_recording(from_nwb(args.source), args.target)}")
+        ds = _load(self.recording)
+        common: dict[str, Any] = dict(var=self.var, period=_period(self.period), by=self.by, n_shuffles=self.n_shuffles, random_state=self.seed)
+        if self.method == "ols":
+            result = unit_regression(ds, list(self.regressors), **common)
+        else:
+            result = partial_correlation(ds, list(self.regressors), method=self.method, **common)
+        frac = fraction_significant(result, alpha=self.alpha, correction=self.correction)
+        table = frac["fraction"].to_pandas()
+        print(f"fraction of {result.sizes['unit']} units significant ({self.correction}, alpha={self.alpha}):")
+        print(table.to_string(float_format=lambda v: f"{v:.3f}") if hasattr(table, "to_string") else table)
+        _save(result, self.out)
         return 0
-    errors = validate_nwb(args.source)
-    print("valid" if not errors else "\n".join(errors))
-    return 0 if not errors else 1
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``units``, ``decode`` and ``nwb`` on the ``neurometarl`` command line."""
-    from ..cli import count
+@dataclass(frozen=True)
+class Decode:
+    """``decode RECORDING --target VAR``: cross-validated linear decoding with a shuffled chance level."""
 
-    p = subparsers.add_parser("units")
-    p.add_argument("recording", help="recording (.nc) written by the lab")
-    p.add_argument("--regressors", nargs="+", required=True,
-                   help="regressor names: prev_action, prev_reward, prev_action_x_reward, action, reward, value@fixation, reward_prob[left]...")
-    p.add_argument("--period", nargs="+", help="period(s) at which activity is read (default: every period)")
-    p.add_argument("--by", choices=("period", "step"), default="period", help="one fit per period (trials pooled) or per step")
-    p.add_argument("--var", default="hidden", help="unit variable (hidden or cell)")
-    p.add_argument("--method", choices=("ols", "spearman", "pearson"), default="ols", help="OLS coefficients or partial correlations")
-    p.add_argument("--correction", choices=("bonferroni", "fdr", "none"), default="bonferroni", help="multiple-comparison correction over units")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    p.add_argument("--n-shuffles", "--shuffles", dest="n_shuffles", type=count(0), default=0,
-                   help="episode-shift shuffles for a null (adds p_shuffle; --shuffles is the same option)")
-    p.add_argument("--seed", type=count(0), default=0, help="seed for the shuffles")
-    p.add_argument("--out", help="write the full result (netCDF)")
-    p.set_defaults(func=_units)
+    recording: Recording  # recording (.nc) written by the lab
+    target: str  # variable decoded (value, action, prev_reward, reward_prob[left]...)
+    period: Annotated[tuple[str, ...], described("every period", "PERIOD")] = ()  # period(s) at which activity is read
+    by: Literal["period", "step"] = "period"  # one decoder per period or per step
+    var: str = "hidden"  # unit variable (hidden or cell)
+    kind: Literal["auto", "regression", "classification"] = "auto"  # ridge (R²) or logistic (accuracy)
+    n_splits: Annotated[int, arg(aliases=("--folds",))] = 5  # cross-validation folds, grouped by episode (--folds is the same option)
+    n_shuffles: Annotated[int, arg(aliases=("--shuffles",))] = 20  # label shuffles for the chance level (--shuffles is the same option)
+    seed: int = 0  # seed for folds and shuffles
+    out: Annotated[str | None, described("none", "FILE.nc")] = None  # write the result (netCDF)
 
-    p = subparsers.add_parser("decode")
-    p.add_argument("recording", help="recording (.nc) written by the lab")
-    p.add_argument("--target", required=True, help="variable decoded (value, action, prev_reward, reward_prob[left]...)")
-    p.add_argument("--period", nargs="+", help="period(s) at which activity is read (default: every period)")
-    p.add_argument("--by", choices=("period", "step"), default="period", help="one decoder per period or per step")
-    p.add_argument("--var", default="hidden", help="unit variable (hidden or cell)")
-    p.add_argument("--kind", choices=("auto", "regression", "classification"), default="auto", help="ridge (R²) or logistic (accuracy)")
-    p.add_argument("--n-splits", "--folds", dest="n_splits", type=count(2), default=5,
-                   help="cross-validation folds, grouped by episode (--folds is the same option)")
-    p.add_argument("--n-shuffles", "--shuffles", dest="n_shuffles", type=count(0), default=20,
-                   help="label shuffles for the chance level (--shuffles is the same option)")
-    p.add_argument("--seed", type=count(0), default=0, help="seed for folds and shuffles")
-    p.add_argument("--out", help="write the result (netCDF)")
-    p.set_defaults(func=_decode)
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, n_splits=2, n_shuffles=0, seed=0)
 
-    p = subparsers.add_parser("nwb")
-    p.add_argument("action", choices=("export", "import", "validate"))
-    p.add_argument("source", help="recording (.nc) to export, or NWB file to import/validate")
-    p.add_argument("target", nargs="?", help="output path (.nwb for export, .nc for import)")
-    p.add_argument("--step-duration", type=float, default=1.0, help="seconds per task step in the NWB time base")
-    p.set_defaults(func=lambda args: _nwb_checked(args))
+    def run(self) -> int:
+        """Decode and print the score, chance and p-value (per period or step)."""
+        from .decoding import decode
+
+        ds = _load(self.recording)
+        result = decode(ds, self.target, var=self.var, period=_period(self.period), by=self.by, kind=self.kind,
+                        n_splits=self.n_splits, n_shuffles=self.n_shuffles, random_state=self.seed)
+        metric = result.attrs["metric"]
+        frame = result[["score_mean", "chance", "p_value"]].to_dataframe() if result["score_mean"].ndim else None
+        print(f"decoding {self.target!r} from {result.attrs.get('source_subject') or 'the recording'} ({metric}, "
+              f"{self.n_splits}-fold grouped by episode, {self.n_shuffles} shuffles):")
+        if frame is not None:
+            print(frame.to_string(float_format=lambda v: f"{v:.3f}"))
+        else:
+            print(f"score {float(result['score_mean']):.3f}  chance {float(result['chance']):.3f}  p {float(result['p_value']):.3g}")
+        if "caveat" in result.attrs:
+            print(f"note: {result.attrs['caveat']}")
+        _save(result, self.out)
+        return 0
 
 
-def _nwb_checked(args) -> int:
-    if args.action == "export" and not args.target:
-        raise DataError("nwb export needs an output path: neurometarl nwb export IN.nc OUT.nwb")
-    return _nwb(args)
+@dataclass(frozen=True)
+class Nwb:
+    """``nwb export IN.nc OUT.nwb`` | ``nwb import IN.nwb OUT.nc`` | ``nwb validate FILE.nwb``."""
+
+    action: Annotated[Positional[Literal["export", "import", "validate"]], arg(metavar="ACTION")]  # export a recording, import an NWB file, or validate one
+    source: Annotated[Positional[str], arg(metavar="SOURCE")]  # recording (.nc) to export, or NWB file to import/validate
+    target: Annotated[Positional[str | None], arg(metavar="TARGET")] = None  # output path (.nwb for export, .nc for import)
+    step_duration: float = 1.0  # seconds per task step in the NWB time base
+
+    def run(self) -> int:
+        """Export (and validate), import, or validate: 0 when valid, 1 when the validator finds errors."""
+        from ..lab.nwb import from_nwb, to_nwb, validate_nwb
+        from ..lab.schema import save_recording
+
+        if self.action == "export":
+            if not self.target:
+                raise DataError("nwb export needs an output path: neurometarl nwb export IN.nc OUT.nwb")
+            path = to_nwb(_load(self.source), self.target, step_duration=self.step_duration)
+            errors = validate_nwb(path)
+            print(f"wrote {path} (pynwb validator: {'valid' if not errors else f'{len(errors)} errors'})")
+            for err in errors:
+                print(f"  {err}")
+            return 0 if not errors else 1
+        if self.action == "import":
+            if not self.target:
+                raise DataError("nwb import needs an output recording path: neurometarl nwb import IN.nwb OUT.nc")
+            print(f"wrote {save_recording(from_nwb(self.source), self.target)}")
+            return 0
+        errors = validate_nwb(self.source)
+        print("valid" if not errors else "\n".join(errors))
+        return 0 if not errors else 1

@@ -24,7 +24,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -114,7 +114,8 @@ def frame_json(params) -> str:
 
 
 # --- the estimator ------------------------------------------------------------------------------
-FIT_METHODS = ("ml", "map", "eb")
+FitMethod = Literal["ml", "map", "eb"]
+FIT_METHODS: tuple[str, ...] = get_args(FitMethod)
 
 
 class BehaviouralModel(BaseEstimator):

@@ -16,41 +16,99 @@ dataset name (see ``neurometarl models``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
 import xarray as xr
+from tyro.conf import Positional, arg
 
+from ..cli import DataDir, at_least, described
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, write_csv
-from .base import FIT_METHODS, BehaviouralModel
+from .base import BehaviouralModel, FitMethod
 
 
-def _import_options(args) -> dict:
-    options = {"choice_coding": getattr(args, "choice_coding", None), "missed": getattr(args, "missed", None),
-               "practice": getattr(args, "practice", None)}
-    return {k: v for k, v in options.items() if v is not None}
+@dataclass(frozen=True)
+class TableOptions:
+    """How DATA is read: a table's coding (:func:`neurometarl.data.prepare_table`), a recording's episodes."""
+
+    choice_coding: Annotated[Literal["0-1", "1-2", "left-right"] | None, described("0-1", "{0-1,1-2,left-right}")] = None  # how choice (and choice2) are coded in a table
+    missed: Annotated[tuple[str, ...], described("none", "CODE")] = ()  # choice codes of missed trials, e.g. --missed nan -1: those trials become violations
+    practice: Annotated[str | None, described("none", "COLUMN")] = None  # drop the rows marked 1/true in this column
+    episodes_as: Annotated[Literal["subjects", "sessions"] | None, described("by its subject coordinate", "{subjects,sessions}")] = None  # for a recording: episodes are subjects, or sessions of one subject
+
+    def load(self, data: str, kind: str | None = None):
+        """A validated trial table (CSV/TSV, registered dataset), or a recording (.nc) as it is, so that
+        models see its protocol (e.g. the known ``common_prob``); ``episodes_as`` applies where it is read."""
+        from ..data import as_table
+        from ..data.datasets import TABLES
+        from ..lab import load_recording
+
+        if data in TABLES:
+            return TABLES[data]()
+        path = Path(data)
+        if not path.exists():
+            raise DataError(f"{data!r} is neither a file nor a registered dataset ({', '.join(TABLES)}; see `neurometarl datasets`)")
+        if path.suffix == ".nc":
+            return load_recording(path)
+        options = {"choice_coding": self.choice_coding, "missed": list(self.missed) or None, "practice": self.practice}
+        return as_table(path, kind, **{k: v for k, v in options.items() if v is not None})
+
+    def table(self, data: str, kind: str | None = None) -> pd.DataFrame:
+        """:meth:`load`, with a recording turned into its trial table."""
+        table = self.load(data, kind)
+        if isinstance(table, xr.Dataset):
+            from ..data import recording_to_table
+
+            table = recording_to_table(table, **self.episodes())
+        return table
+
+    def episodes(self) -> dict:
+        """``episodes_as`` as a keyword for the fitting functions (none when unset)."""
+        return {"episodes_as": self.episodes_as} if self.episodes_as else {}
 
 
-def _load(arg: str, kind: str | None = None, args=None):
-    """A validated trial table (CSV/TSV, registered dataset), or a recording (.nc) as it is, so that models
-    see its protocol (e.g. the known ``common_prob``); ``--episodes-as`` is applied where it is read.
-    A table is read with the import options in ``args`` (``--choice-coding``, ``--missed``, ``--practice``)."""
-    from ..data import as_table
-    from ..data.datasets import TABLES
-    from ..lab import load_recording
+@dataclass(frozen=True)
+class FitOptions:
+    """The estimator's options shared by ``fit`` and ``compare``."""
 
-    if arg in TABLES:
-        return TABLES[arg]()
-    path = Path(arg)
-    if not path.exists():
-        raise DataError(f"{arg!r} is neither a file nor a registered dataset ({', '.join(TABLES)}; see `neurometarl datasets`)")
-    return load_recording(path) if path.suffix == ".nc" else as_table(path, kind, **_import_options(args))
+    method: FitMethod = "ml"  # ml, map (default priors) or eb (hierarchical empirical Bayes)
+    n_starts: int = 5  # optimisation starts per subject
+    seed: int = 0  # random starts and CV folds
+    stages: Annotated[Literal["auto", "first", "both"] | None, described("the model's", "{auto,first,both}")] = None  # two-step: model second-stage choices?
+    q0: Annotated[float | None, described("0.5", "Q0")] = None  # initial values at session starts, and the value rw-forgetting decays toward
+
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, n_starts=1, seed=0)
+
+    def build(self, name: str) -> BehaviouralModel:
+        """Model ``name`` with these options; :class:`ConfigError` for an option it does not take."""
+        from . import make_model
+
+        options: dict = {"method": self.method, "n_starts": self.n_starts, "random_state": self.seed}
+        model = make_model(name)
+        if self.stages is not None:
+            if "stages" not in model.get_params():
+                raise ConfigError(f"--stages applies to two-step models only, not {name!r}")
+            options["stages"] = self.stages
+        if self.q0 is not None:
+            if "q0" not in model.get_params():
+                raise ConfigError(f"--q0 applies to value-learning models (rw..., mf, mb, hybrid), not {name!r}")
+            options["q0"] = self.q0
+        return model.set_params(**options)
+
+
+Data = Annotated[Positional[str], arg(metavar="DATA")]
+#: the table and fitting options, with no prefix on their option names
+Table = Annotated[TableOptions, arg(name="")]
+Fitting = Annotated[FitOptions, arg(name="")]
 
 
 @contextmanager
@@ -79,52 +137,48 @@ def _print_prior(model) -> None:
         print(prior.to_string(float_format="{:.4g}".format))
 
 
-def _episodes(args) -> dict:
-    return {"episodes_as": args.episodes_as} if args.episodes_as else {}
-
-
-def _build(name: str, args) -> BehaviouralModel:
-    from . import make_model
-
-    options = {"method": args.method, "n_starts": args.n_starts, "random_state": args.seed}
-    model = make_model(name)
-    if getattr(args, "stages", None) is not None:
-        if "stages" not in model.get_params():
-            raise ConfigError(f"--stages applies to two-step models only, not {name!r}")
-        options["stages"] = args.stages
-    if getattr(args, "q0", None) is not None:
-        if "q0" not in model.get_params():
-            raise ConfigError(f"--q0 applies to value-learning models (rw..., mf, mb, hybrid), not {name!r}")
-        options["q0"] = args.q0
-    return model.set_params(**options)
-
-
 OUT_SUFFIXES = (".csv", ".nc")
 
 
-def _fit(args) -> int:
-    if args.out and Path(args.out).suffix not in OUT_SUFFIXES:  # before a fit that may take minutes
-        raise ConfigError(f"--out must end in .csv or .nc, got {args.out!r}")
-    model = _build(args.model, args)
-    with _fit_warnings():
-        model.fit(_load(args.data, model.kind, args), **_episodes(args))
-    fits = model.subject_fits_
-    shown = [*model.param_names, "nll", "n_choices", "bic", "converged", "n_starts_at_best", "at_bound", "chance_level"]
-    with pd.option_context("display.max_rows", 60, "display.width", 160, "display.float_format", "{:.4g}".format):
-        print(f"{model.name}: {len(fits)} subject(s), {model.n_choices_} choices, method={args.method}")
-        print(f"model: {model.description}")
-        print(fits[shown].to_string(max_rows=60))
-        print("(standard errors, gradient norms and notes per subject: --out FIT.csv)")
-        if len(fits) > 1:
-            print("\nmean (sd) over subjects:")
-            print(pd.DataFrame({"mean": model.params_.mean(), "sd": model.params_.std()}).to_string())
-        _print_prior(model)
-        print(f"\ntotal nll {model.nll_:.2f}  aic {model.aic_:.2f}  bic {model.bic_:.2f}"
-              + (f"  ibic {model.ibic_:.2f}" if hasattr(model, "ibic_") and args.method == "eb" else ""))
-    if args.out:
-        _save_fit(model, args.out)
-        print(f"wrote {args.out}")
-    return 0
+@dataclass(frozen=True)
+class Fit:
+    """``fit MODEL DATA``: fit, print the parameter table, save one row per subject (``--out``)."""
+
+    model: Annotated[Positional[str], arg(metavar="MODEL")]  # model name (see 'neurometarl models'), e.g. rw, hybrid, mb, mf
+    data: Data  # trial table (.csv/.tsv/.txt), recording (.nc) or registered dataset name (`neurometarl datasets`)
+    out: Annotated[str | None, described("none", "FIT.csv|FIT.nc")] = None  # write one row per subject (parameters, nll, bic...)
+    fitting: Fitting = FitOptions()
+    table: Table = TableOptions()
+    data_dir: DataDir = None
+
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        self.fitting.check()
+
+    def run(self) -> int:
+        """Fit and print the per-subject table, the means, the prior and the totals."""
+        if self.out and Path(self.out).suffix not in OUT_SUFFIXES:  # before a fit that may take minutes
+            raise ConfigError(f"--out must end in .csv or .nc, got {self.out!r}")
+        model = self.fitting.build(self.model)
+        with _fit_warnings():
+            model.fit(self.table.load(self.data, model.kind), **self.table.episodes())
+        fits = model.subject_fits_
+        shown = [*model.param_names, "nll", "n_choices", "bic", "converged", "n_starts_at_best", "at_bound", "chance_level"]
+        with pd.option_context("display.max_rows", 60, "display.width", 160, "display.float_format", "{:.4g}".format):
+            print(f"{model.name}: {len(fits)} subject(s), {model.n_choices_} choices, method={self.fitting.method}")
+            print(f"model: {model.description}")
+            print(fits[shown].to_string(max_rows=60))
+            print("(standard errors, gradient norms and notes per subject: --out FIT.csv)")
+            if len(fits) > 1:
+                print("\nmean (sd) over subjects:")
+                print(pd.DataFrame({"mean": model.params_.mean(), "sd": model.params_.std()}).to_string())
+            _print_prior(model)
+            print(f"\ntotal nll {model.nll_:.2f}  aic {model.aic_:.2f}  bic {model.bic_:.2f}"
+                  + (f"  ibic {model.ibic_:.2f}" if hasattr(model, "ibic_") and self.fitting.method == "eb" else ""))
+        if self.out:
+            _save_fit(model, self.out)
+            print(f"wrote {self.out}")
+        return 0
 
 
 def _save_fit(model, out: str) -> None:
@@ -153,149 +207,121 @@ def _save_fit(model, out: str) -> None:
         raise ConfigError(f"--out must end in .csv or .nc, got {out!r}")
 
 
-def _compare(args) -> int:
-    from .fitting import compare_models
+@dataclass(frozen=True)
+class Compare:
+    """``compare MODEL [MODEL ...] DATA``: fit several models to the same data, rank by BIC (and CV)."""
 
-    *names, data = args.items
-    if not names:
-        raise ConfigError("compare needs at least one model name before DATA, e.g. 'neurometarl compare mf mb hybrid data.csv'")
-    models = {n: _build(n, args) for n in names}
-    table = _load(data, next(iter(models.values())).kind, args)
-    with _fit_warnings():
-        summary, per_subject = compare_models(models, table, cv_folds=args.cv_folds, random_state=args.seed, **_episodes(args))
-    with pd.option_context("display.width", 160, "display.float_format", "{:.2f}".format):
-        print(summary.to_string())
-    print(f"\nbest by BIC: {summary.index[0]}")
-    for note in summary.attrs.get("notes", []):
-        print(f"note: {note}")
-    if args.out:
-        path = Path(args.out)
-        write_csv(summary, path)
-        write_csv(per_subject, path.with_name(path.stem + "_per_subject_bic.csv"))
-        print(f"wrote {path}")
-    return 0
+    items: Annotated[Positional[tuple[str, ...]], arg(metavar="MODEL... DATA")]  # model names, then the data
+    cv_folds: Annotated[int | None, arg(aliases=("--cv",), metavar="FOLDS")] = None  # also cross-validate, holding out whole sessions (compare_models' cv_folds; --cv is the same option)
+    out: Annotated[str | None, arg(metavar="FILE.csv")] = None  # write the comparison table to a CSV (and *_per_subject_bic.csv beside it)
+    fitting: Fitting = FitOptions()
+    table: Table = TableOptions()
+    data_dir: DataDir = None
 
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, cv_folds=2)
+        self.fitting.check()
 
-def _stay(args) -> int:
-    from ..analysis.behaviour import stay_probabilities, stay_summary
+    def run(self) -> int:
+        """Fit every model, print the comparison (best first) and its notes."""
+        from .fitting import compare_models
 
-    table = _load(args.data, "twostep", args)
-    if isinstance(table, xr.Dataset):
-        from ..data import recording_to_table
-
-        table = recording_to_table(table, **_episodes(args))
-    print(json.dumps(stay_summary(stay_probabilities(table)), indent=2))
-    return 0
-
-
-def _lags(args) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from ..analysis.behaviour import lag_table, lau_glimcher_regression, plot_lags, twostep_lag_regression
-    from ..figures.style import save_figure
-
-    table = _load(args.data, None, args)
-    if isinstance(table, xr.Dataset):
-        from ..data import recording_to_table
-
-        table = recording_to_table(table, **_episodes(args))
-    analysis = args.analysis
-    if analysis == "auto":
-        analysis = "twostep" if "transition" in table.columns else "bandit"
-    with _fit_warnings(UserWarning):  # e.g. subjects whose logistic fit failed
-        if analysis == "twostep":
-            ds = twostep_lag_regression(table, n_lags=args.n_lags)
-        else:
-            ds = lau_glimcher_regression(table, n_lags=args.n_lags, start_fraction=args.start_fraction)
-    frame = lag_table(ds)
-    kind = "trial_type" if "trial_type" in ds.dims else "regressor"
-    mean = frame[frame["subject"] == "mean"] if ds.sizes["subject"] > 1 else frame
-    print(f"{ds.attrs['analysis']}: {ds.sizes['subject']} subject(s), {ds.sizes['lag']} lags; "
-          f"coefficients (log-odds){' mean over subjects' if ds.sizes['subject'] > 1 else ''}:")
-    print(mean.pivot(index="lag", columns=kind, values="coef").to_string(float_format=lambda v: f"{v:.3f}"))
-    stem = Path(args.out)
-    stem = stem.with_suffix("") if stem.suffix in (".csv", ".png", ".pdf") else stem
-    csv = write_csv(frame, stem.with_name(stem.name + ".csv"), index=False)
-    png, _ = save_figure(plot_lags(ds), stem)
-    print(f"wrote {csv} and {png}")
-    return 0
+        *names, data = self.items
+        if not names:
+            raise ConfigError("compare needs at least one model name before DATA, e.g. 'neurometarl compare mf mb hybrid data.csv'")
+        models = {n: self.fitting.build(n) for n in names}
+        table = self.table.load(data, next(iter(models.values())).kind)
+        with _fit_warnings():
+            summary, per_subject = compare_models(models, table, cv_folds=self.cv_folds, random_state=self.fitting.seed,
+                                                  **self.table.episodes())
+        with pd.option_context("display.width", 160, "display.float_format", "{:.2f}".format):
+            print(summary.to_string())
+        print(f"\nbest by BIC: {summary.index[0]}")
+        for note in summary.attrs.get("notes", []):
+            print(f"note: {note}")
+        if self.out:
+            path = Path(self.out)
+            write_csv(summary, path)
+            write_csv(per_subject, path.with_name(path.stem + "_per_subject_bic.csv"))
+            print(f"wrote {path}")
+        return 0
 
 
-def _models(args) -> int:
-    from ..data.datasets import TABLES
-    from . import MODELS, make_model
+@dataclass(frozen=True)
+class Stay:
+    """``stay DATA``: two-step stay probabilities (mean over subjects) as JSON."""
 
-    for name in MODELS:
-        m = make_model(name)
-        print(f"{name:18s} [{m.kind}] {m.description}")
-    print("\ndatasets (see `neurometarl datasets`): " + ", ".join(TABLES))
-    return 0
+    data: Data  # two-step trial table (.csv) with a 'transition' column, recording or registered dataset
+    table: Table = TableOptions()
+    data_dir: DataDir = None
+
+    def run(self) -> int:
+        """Print the stay probabilities as JSON."""
+        from ..analysis.behaviour import stay_probabilities, stay_summary
+
+        print(json.dumps(stay_summary(stay_probabilities(self.table.table(self.data, "twostep"))), indent=2))
+        return 0
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Declare the behavioural-model commands:
+@dataclass(frozen=True)
+class Lags:
+    """``lags DATA``: lag-regression kernels, printed and written to ``STEM.csv`` and ``STEM.png``."""
 
-    ``fit MODEL DATA`` (``--out``), ``compare MODEL ... DATA`` (``--cv FOLDS``, ``--out``), ``stay DATA``,
-    ``lags DATA`` (``--out``, ``--n-lags``, ``--start-fraction``, ``--analysis``) and ``models``. fit and compare
-    share the fitting options (``--method``, ``--n-starts``, ``--seed``, ``--episodes-as``, ``--stages``, ``--q0``);
-    fit, compare, stay and lags read tables with ``--choice-coding``, ``--missed`` and ``--practice``.
-    """
-    from ..cli import count
+    data: Data  # trial table (.csv/.tsv/.txt), recording (.nc) or registered dataset name
+    out: Annotated[str, arg(metavar="STEM")] = "lags"  # write STEM.csv (coefficients, s.e.) and STEM.png
+    n_lags: int = 10  # trials back
+    start_fraction: float = 1 / 3  # bandit: model trials from this fraction of each session on (1/3, as Sim 1)
+    analysis: Literal["auto", "bandit", "twostep"] = "auto"  # bandit: Lau-Glimcher kernels; twostep: Miller et al. trial types (auto: twostep when the table has 'transition')
+    table: Table = TableOptions()
+    data_dir: DataDir = None
 
-    def common(p, stages=True):
-        p.add_argument("--method", choices=FIT_METHODS, default="ml", help="ml, map (default priors) or eb (hierarchical empirical Bayes)")
-        p.add_argument("--n-starts", type=count(1), default=5, help="optimisation starts per subject (default 5)")
-        p.add_argument("--seed", type=count(0), default=0, help="random starts and CV folds")
-        p.add_argument("--episodes-as", choices=("subjects", "sessions"), default=None,
-                       help="for a recording: episodes are subjects, or sessions of one subject (default: by its subject coordinate)")
-        if stages:
-            p.add_argument("--stages", choices=("auto", "first", "both"), default=None, help="two-step: model second-stage choices?")
-        p.add_argument("--q0", type=float, default=None,
-                       help="initial values at session starts, and the value rw-forgetting decays toward (default 0.5)")
-        imports(p)
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, n_lags=1)
 
-    def imports(p):
-        from ..data.table import CHOICE_CODINGS
+    def run(self) -> int:
+        """Fit the lag regression, print the (mean) kernels, write the table and the figure."""
+        import matplotlib
 
-        p.add_argument("--choice-coding", choices=list(CHOICE_CODINGS), default=None,
-                       help="how choice (and choice2) are coded in a table: 0-1 (default), 1-2 or left-right")
-        p.add_argument("--missed", nargs="+", default=None, metavar="CODE",
-                       help="choice codes of missed trials, e.g. --missed nan -1: those trials become violations")
-        p.add_argument("--practice", default=None, metavar="COLUMN", help="drop the rows marked 1/true in this column")
+        matplotlib.use("Agg")
+        from ..analysis.behaviour import lag_table, lau_glimcher_regression, plot_lags, twostep_lag_regression
+        from ..figures.style import save_figure
 
-    p = subparsers.add_parser("fit")
-    p.add_argument("model", help="model name (see 'neurometarl models'), e.g. rw, hybrid, mb, mf")
-    p.add_argument("data", help="trial table (.csv/.tsv/.txt), recording (.nc) or registered dataset name (`neurometarl datasets`)")
-    p.add_argument("--out", help="write one row per subject (parameters, nll, bic...) to FIT.csv or FIT.nc")
-    common(p)
-    p.set_defaults(func=_fit)
+        table = self.table.table(self.data)
+        analysis = self.analysis
+        if analysis == "auto":
+            analysis = "twostep" if "transition" in table.columns else "bandit"
+        with _fit_warnings(UserWarning):  # e.g. subjects whose logistic fit failed
+            if analysis == "twostep":
+                ds = twostep_lag_regression(table, n_lags=self.n_lags)
+            else:
+                ds = lau_glimcher_regression(table, n_lags=self.n_lags, start_fraction=self.start_fraction)
+        frame = lag_table(ds)
+        kind = "trial_type" if "trial_type" in ds.dims else "regressor"
+        mean = frame[frame["subject"] == "mean"] if ds.sizes["subject"] > 1 else frame
+        print(f"{ds.attrs['analysis']}: {ds.sizes['subject']} subject(s), {ds.sizes['lag']} lags; "
+              f"coefficients (log-odds){' mean over subjects' if ds.sizes['subject'] > 1 else ''}:")
+        print(mean.pivot(index="lag", columns=kind, values="coef").to_string(float_format=lambda v: f"{v:.3f}"))
+        stem = Path(self.out)
+        stem = stem.with_suffix("") if stem.suffix in (".csv", ".png", ".pdf") else stem
+        csv = write_csv(frame, stem.with_name(stem.name + ".csv"), index=False)
+        png, _ = save_figure(plot_lags(ds), stem)
+        print(f"wrote {csv} and {png}")
+        return 0
 
-    p = subparsers.add_parser("compare")
-    p.add_argument("items", nargs="+", metavar="MODEL... DATA", help="model names, then the data")
-    p.add_argument("--cv-folds", "--cv", dest="cv_folds", type=count(2), default=None, metavar="FOLDS",
-                   help="also cross-validate, holding out whole sessions (compare_models' cv_folds; --cv is the same option)")
-    p.add_argument("--out", help="write the comparison table to a CSV (and *_per_subject_bic.csv beside it)")
-    common(p)
-    p.set_defaults(func=_compare)
 
-    p = subparsers.add_parser("stay")
-    p.add_argument("data", help="two-step trial table (.csv) with a 'transition' column, recording or registered dataset")
-    p.add_argument("--episodes-as", choices=("subjects", "sessions"), default=None)
-    imports(p)
-    p.set_defaults(func=_stay)
+@dataclass(frozen=True)
+class Models:
+    """``models``: every behavioural model with its kind and description, then the registered tables."""
 
-    p = subparsers.add_parser("lags")
-    p.add_argument("data", help="trial table (.csv/.tsv/.txt), recording (.nc) or registered dataset name")
-    p.add_argument("--out", default="lags", metavar="STEM", help="write STEM.csv (coefficients, s.e.) and STEM.png (default 'lags')")
-    p.add_argument("--n-lags", type=count(1), default=10, help="trials back (default 10)")
-    p.add_argument("--start-fraction", type=float, default=1 / 3,
-                   help="bandit: model trials from this fraction of each session on (default 1/3, as Sim 1)")
-    p.add_argument("--analysis", choices=("auto", "bandit", "twostep"), default="auto",
-                   help="bandit: Lau-Glimcher kernels; twostep: Miller et al. trial types (auto: twostep when the table has 'transition')")
-    p.add_argument("--episodes-as", choices=("subjects", "sessions"), default=None)
-    imports(p)
-    p.set_defaults(func=_lags)
+    def run(self) -> int:
+        """Print one model a line."""
+        from ..data.datasets import TABLES
+        from . import MODELS, make_model
 
-    p = subparsers.add_parser("models")
-    p.set_defaults(func=_models)
+        for name in MODELS:
+            m = make_model(name)
+            print(f"{name:18s} [{m.kind}] {m.description}")
+        print("\ndatasets (see `neurometarl datasets`): " + ", ".join(TABLES))
+        return 0

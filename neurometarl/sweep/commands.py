@@ -6,50 +6,55 @@ import contextlib
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
+from tyro.conf import Positional, arg
+
+from ..cli import DataDir, at_least, described
 from ..io import write_json
 
 
-def add_commands(subparsers) -> None:
-    """Declare ``sweep CONFIG`` (``--out``, ``--scheduler``, ``--workers``, ``--device``,
-    ``--no-group``, ``--fit MODEL``, ``--dry-run``)."""
-    from ..cli import count
+@dataclass(frozen=True)
+class Sweep:
+    """``sweep CONFIG``: every run of the grid as a Dask task, then the group analyses."""
 
-    p = subparsers.add_parser("sweep")
-    p.add_argument("config", help="sweep config (.toml or .yaml); see docs/sweep.md")
-    p.add_argument("--out", default=None, help="output folder (default results/sweep-<config name>)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="an existing Dask scheduler, e.g. tcp://host:8786 (default: start a LocalCluster)")
-    p.add_argument("--n-workers", "--workers", dest="n_workers", type=count(1), default=None,
-                   help="LocalCluster worker processes (default: cores, at most the runs; --workers is the same option)")
-    p.add_argument("--device", default=None, help="cpu or cuda for every run (default: the config's, else cpu)")
-    p.add_argument("--no-group", action="store_true", help="skip the group analyses after the runs")
-    p.add_argument("--fit", default=None, metavar="MODEL",
-                   help="also fit behavioural MODEL (e.g. rw) to every replica hierarchically (empirical Bayes)")
-    p.add_argument("--dry-run", action="store_true", help="list the runs and exit")
-    p.set_defaults(func=_sweep)
+    config: Annotated[Positional[str], arg(metavar="CONFIG")]  # sweep config (.toml or .yaml); see docs/sweep.md
+    out: Annotated[str | None, described("results/sweep-<config name>", "DIR")] = None  # output folder
+    scheduler: Annotated[str | None, described("start a LocalCluster", "ADDRESS")] = None  # an existing Dask scheduler, e.g. tcp://host:8786
+    n_workers: Annotated[int | None, described("the cores, at most the runs", "N", "--workers")] = None  # LocalCluster worker processes (--workers is the same option)
+    device: Annotated[str | None, described("the config's, else cpu", "DEVICE")] = None  # cpu or cuda for every run
+    group: bool = True  # run the group analyses after the runs (--no-group skips them)
+    fit: Annotated[str | None, described("none", "MODEL")] = None  # also fit behavioural MODEL (e.g. rw) to every replica hierarchically (empirical Bayes)
+    dry_run: bool = False  # list the runs and exit
+    data_dir: DataDir = None
 
+    def check(self) -> None:
+        """Reject option values out of range (the CLI calls this after parsing)."""
+        at_least(self, n_workers=1)
 
-def _sweep(args) -> int:
-    from .config import load_sweep_config
-    from .run import run_sweep
-    config = load_sweep_config(args.config)
-    runs = config.runs(device=args.device)
-    out = Path(args.out or f"results/sweep-{Path(args.config).stem}")
-    if args.dry_run:
-        print("\n".join(r.run_id for r in runs))
+    def run(self) -> int:
+        """Validate the config, run every run (a LocalCluster unless ``--scheduler``), then group them."""
+        from .config import load_sweep_config
+        from .run import run_sweep
+
+        config = load_sweep_config(self.config)
+        runs = config.runs(device=self.device)
+        out = Path(self.out or f"results/sweep-{Path(self.config).stem}")
+        if self.dry_run:
+            print("\n".join(r.run_id for r in runs))
+            return 0
+        started = time.perf_counter()
+        with _client(self.scheduler, self.n_workers or min(os.cpu_count() or 1, len(runs))) as client:
+            print(f"sweep: {len(runs)} runs -> {out}/ on {client.scheduler.address} "
+                  f"({len(client.scheduler_info()['workers'])} workers)", flush=True)
+            counter = iter(range(1, len(runs) + 1))
+            run_sweep(runs, out, client, on_result=lambda r: print(_line(r, next(counter), len(runs)), flush=True))
+        print(f"all {len(runs)} runs finished in {out}/ ({time.perf_counter() - started:.1f} s)")
+        if self.group:
+            _group(config, out, self.fit)
         return 0
-    started = time.perf_counter()
-    with _client(args.scheduler, args.n_workers or min(os.cpu_count() or 1, len(runs))) as client:
-        print(f"sweep: {len(runs)} runs -> {out}/ on {client.scheduler.address} "
-              f"({len(client.scheduler_info()['workers'])} workers)", flush=True)
-        counter = iter(range(1, len(runs) + 1))
-        run_sweep(runs, out, client, on_result=lambda r: print(_line(r, next(counter), len(runs)), flush=True))
-    print(f"all {len(runs)} runs finished in {out}/ ({time.perf_counter() - started:.1f} s)")
-    if not args.no_group:
-        _group(config, out, args.fit)
-    return 0
 
 
 @contextlib.contextmanager

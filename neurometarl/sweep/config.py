@@ -14,13 +14,17 @@ See ``docs/sweep.md`` for every key.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
 import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from typeguard import TypeCheckError, check_type
 
 from ..agents import TrainConfig
 from ..errors import ConfigError
@@ -29,6 +33,8 @@ from ..tasks import TASKS
 #: TrainConfig fields a sweep sets itself (per run), so they cannot appear in [train] or [grid]
 PER_RUN = ("task", "seed")
 TRAIN_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # every field has a default
+#: each field's declared type, without the CLI's markers: the type ``neurometarl train`` parses it with
+TRAIN_TYPES: dict[str, type] = typing.get_type_hints(TrainConfig)
 TEST_KEYS = {"task": None, "episodes": 200, "seed": 10_000}
 
 
@@ -108,19 +114,23 @@ class SweepConfig:
 
 
 def _coerce(name: str, value):
-    """``value`` as the type of TrainConfig field ``name`` (YAML reads ``1e-2`` as a string, TOML has no
-    JSON type for ``task_options``)."""
-    default = TRAIN_DEFAULTS[name]
+    """``value`` for TrainConfig field ``name``, checked against the field's declared type (the type the
+    CLI parses it with) by typeguard; YAML 1.1 reads ``1e-2`` as a string, so a float field also takes a
+    string that spells a number, and ``task_options`` takes a table (TOML has no JSON type)."""
+    hint = TRAIN_TYPES[name]
     if name == "task_options" and isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
-    if isinstance(default, bool) or isinstance(value, type(default)):
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"training field {name} must be true or false, got {value!r}")
-        return value
+    if hint is float and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
     try:
-        return type(default)(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"training field {name} must be a {type(default).__name__}, got {value!r}") from None
+        if isinstance(value, bool) and hint is not bool:
+            raise TypeCheckError("is a bool")
+        check_type(value, hint)
+    except TypeCheckError:
+        raise ConfigError(f"training field {name} must be {'true or false' if hint is bool else f'of type {hint.__name__}'}, "
+                          f"got {value!r}") from None
+    return float(value) if hint is float else value
 
 
 def run_id(task: str, point: dict, seed: int) -> str:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-
-def _tasks(args) -> int:
-    from . import TASKS
-
-    width = max(map(len, TASKS))
-    for name, entry in TASKS.items():
-        print(f"{name:<{width}}  {entry.description}")
-    return 0
+from dataclasses import dataclass
 
 
-def add_commands(subparsers) -> None:
-    """Declare ``tasks`` (no options): every protocol with its one-line description."""
-    p = subparsers.add_parser("tasks")
-    p.set_defaults(func=_tasks)
+@dataclass(frozen=True)
+class Tasks:
+    """``tasks`` (no options): every protocol with its one-line description."""
+
+    def run(self) -> int:
+        """Print one protocol a line."""
+        from . import TASKS
+
+        width = max(map(len, TASKS))
+        for name, entry in TASKS.items():
+            print(f"{name:<{width}}  {entry.description}")
+        return 0
