@@ -165,6 +165,7 @@ class Reproduce:
     out: str = "results"  # results folder
     only: Annotated[UseAppendAction[tuple[str, ...]], described("all", "NAME")] = ()  # run only these experiments: --only fig1,sim2 or --only fig1 --only sim2
     retrain: bool = False  # train every agent from scratch
+    n_workers: int = 1  # with --retrain: seeds trained at once, one process each (the weights do not depend on it)
     force: bool = False  # re-run experiments whose folder already holds a finished run with the same configuration
     seed: int = 0  # seed for the test sessions
     quiet: Quiet = False
@@ -172,7 +173,7 @@ class Reproduce:
 
     def check(self) -> None:
         """Reject option values out of range (the CLI calls this after parsing)."""
-        at_least(self, seed=0)
+        at_least(self, seed=0, n_workers=1)
 
     def run(self) -> int:
         """Run the stages (reusing finished ones), write the report and print the claims that pass."""
@@ -250,7 +251,8 @@ def _reproduce(args: Reproduce) -> int:
             continue
         print(f"{stage}: {exp.title}", flush=True)
         stage_started = time.perf_counter()
-        card = run_experiment(name, out, retrain=args.retrain, seed=args.seed, progress=not args.quiet)
+        card = run_experiment(name, out, retrain=args.retrain, seed=args.seed, progress=not args.quiet,
+                              n_workers=args.n_workers)
         elapsed = time.perf_counter() - stage_started
         write_stage(out, config, card, elapsed)
         for c in card["claims"]:

@@ -116,3 +116,16 @@ def test_bad_config_and_checkpoint_errors(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable"):
         load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_seeds_trained_in_parallel_processes_equal_those_trained_one_after_another(tmp_path):
+    from neurometarl.experiments.base import train_all
+
+    configs = [dataclasses.replace(TINY, seed=seed, eval_episodes=0) for seed in (0, 1, 2)]
+    for n_workers in (1, 2):
+        train_all([(cfg, tmp_path / f"w{n_workers}" / f"seed{cfg.seed}") for cfg in configs], n_workers=n_workers, progress=False)
+    for cfg in configs:
+        one, two = (load_checkpoint(tmp_path / f"w{n}" / f"seed{cfg.seed}" / "checkpoint.pt").agent.state_dict() for n in (1, 2))
+        assert all(torch.equal(one[k], two[k]) for k in one)
+    seeds = [load_checkpoint(tmp_path / "w2" / f"seed{s}" / "checkpoint.pt").agent.state_dict() for s in (0, 1)]
+    assert not all(torch.equal(seeds[0][k], seeds[1][k]) for k in seeds[0])  # each process trained its own seed

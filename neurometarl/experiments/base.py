@@ -13,6 +13,8 @@ or trained with ``retrain=True``), runs the analysis, draws the figure and write
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +25,7 @@ import xarray as xr
 from .. import io
 from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
 from ..errors import CheckpointError, ConfigError
+from ..progress import progress_bar
 from ..settings import checkpoints_dir
 
 
@@ -121,12 +124,14 @@ def checkpoint_dir(root: Path, experiment: str, variant: str, seed: int) -> Path
 
 
 def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: int, progress: bool,
-                    scale: float = 1.0) -> dict[str, list[Path]]:
+                    scale: float = 1.0, n_workers: int = 1) -> dict[str, list[Path]]:
     """Checkpoint paths per variant: shipped ones, or trained afresh into ``out_dir/checkpoints``.
 
-    ``scale`` multiplies the training episodes (for quick tests of the pipeline).
+    ``scale`` multiplies the training episodes (for quick tests of the pipeline); ``n_workers`` trains that
+    many seeds at once, each in its own process on one thread (the weights do not depend on it).
     """
     paths: dict[str, list[Path]] = {}
+    jobs: list[tuple[TrainConfig, Path]] = []  # (config, folder) of each run still to train or finish
     shipped_root = None if retrain else checkpoints_dir()  # (retraining needs no shipped folder)
     for variant, cfg in exp.train.items():
         paths[variant] = []
@@ -145,9 +150,37 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
             seeded = dataclasses.replace(cfg, seed=seed, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * scale)))
             done = target / "checkpoint.pt"
             if not (done.is_file() and load_checkpoint(done).iteration == seeded.n_iterations):
-                train(seeded, target, resume=True, progress=progress)
+                jobs.append((seeded, target))
             paths[variant].append(target)
+    train_all(jobs, n_workers=n_workers, progress=progress, desc=f"train {exp.name}")
     return paths
+
+
+def train_all(jobs: list[tuple[TrainConfig, Path]], *, n_workers: int = 1, progress: bool = True,
+              desc: str = "train") -> None:
+    """Train (or resume) every ``(config, folder)`` of ``jobs``: in this process one after another, or in
+    ``n_workers`` processes at once (one bar over the runs). A run's weights are the same either way."""
+    if n_workers < 1:
+        raise ConfigError(f"n_workers must be >= 1, got {n_workers}")
+    if n_workers == 1 or len(jobs) <= 1:
+        for cfg, target in jobs:
+            train(cfg, target, resume=True, progress=progress)
+        return
+    # spawned, not forked: a fork of a process that has used torch's thread pools can hang
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(n_workers, len(jobs)), mp_context=context) as pool:
+        futures = [pool.submit(_train_run, cfg, target) for cfg, target in jobs]
+        try:
+            for future in progress_bar(as_completed(futures), desc=f"{desc} ({min(n_workers, len(jobs))} processes)",
+                                       total=len(jobs), unit="run", show=progress):
+                future.result()  # a run's error (e.g. a diverged loss) stops the rest
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _train_run(cfg: TrainConfig, target: Path) -> None:
+    train(cfg, target, resume=True, progress=False)
 
 
 def save_numbers(out_dir: Path, numbers: xr.Dataset) -> Path:

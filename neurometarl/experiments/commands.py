@@ -21,13 +21,14 @@ class Experiment:
     n_seeds: Annotated[int | None, described("the experiment's, usually 8", "N", "--seeds")] = None  # number of replicas (--seeds is the same option)
     seed: int = 0  # seed for the test sessions
     scale: float = 1.0  # fraction of the training budget with --retrain (quick checks)
+    n_workers: int = 1  # with --retrain: seeds trained at once, one process each (the weights do not depend on it)
     size: Annotated[UseAppendAction[tuple[str, ...]], arg(metavar="NAME=N")] = ()  # shrink one of the analysis's sizes for a quick check, e.g. --size n_test=20 (repeatable; the scorecard lists each experiment's sizes)
     quiet: Quiet = False
     data_dir: DataDir = None
 
     def check(self) -> None:
         """Reject option values out of range (the CLI calls this after parsing)."""
-        at_least(self, n_seeds=1, seed=0)
+        at_least(self, n_seeds=1, seed=0, n_workers=1)
         self.sizes()  # a malformed --size fails before any work
 
     def sizes(self) -> dict[str, int]:
@@ -47,7 +48,7 @@ class Experiment:
 
         out = self.out or f"results/{self.name}"
         card = run_experiment(self.name, out, retrain=self.retrain, n_seeds=self.n_seeds, seed=self.seed,
-                              progress=not self.quiet, scale=self.scale, sizes=self.sizes())
+                              progress=not self.quiet, scale=self.scale, sizes=self.sizes(), n_workers=self.n_workers)
         for c in card["claims"]:
             print(claim_line(c))
         print(f"scorecard: {out}/scorecard.json ({card['elapsed_s']} s)")

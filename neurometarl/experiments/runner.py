@@ -14,8 +14,11 @@ from .catalogue import get_experiment
 
 
 def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_seeds: int | None = None,
-                   seed: int = 0, progress: bool = True, scale: float = 1.0, sizes: dict[str, int] | None = None) -> dict:
+                   seed: int = 0, progress: bool = True, scale: float = 1.0, sizes: dict[str, int] | None = None,
+                   n_workers: int = 1) -> dict:
     """Run experiment ``name`` end to end; returns the scorecard (also written to ``out_dir``).
+
+    ``n_workers``: with ``retrain``, train that many seeds at once, one process each.
 
     ``sizes`` overrides some of the experiment's declared sizes (``Experiment.sizes``), e.g.
     ``{"n_test": 20}`` for a quick check; ``scale`` shrinks the training budget with ``retrain``.
@@ -39,7 +42,8 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
     if (reason := missing_data(exp)) is not None:
         raise DataError(f"experiment {name}: {reason}")
     started = time.perf_counter()
-    checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale)
+    checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale,
+                                  n_workers=n_workers)
     subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}
     with quiet(not progress):  # the analyses' sessions and fits show terminal bars unless told not to
         numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir, sizes))
