@@ -122,23 +122,35 @@ def plot_units(fraction: xr.DataArray, *, ax=None) -> plt.Axes:
     return ax
 
 
-def plot_shift(log_lr_per_choice: xr.DataArray, *, reward_ratio: xr.DataArray | None = None, ax=None) -> plt.Axes:
+def plot_shift(log_lr_per_choice: xr.DataArray, *, interval: xr.DataArray | None = None, ideal: xr.DataArray | None = None,
+               reward_ratio: xr.DataArray | None = None, ax=None) -> plt.Axes:
     """Log likelihood ratio per choice, training-distribution observer vs test-distribution observer, from
-    values on (shift, replica); ``reward_ratio`` (on (shift, replica)): the agent's reward over the test
-    distribution's Bayes-optimal player's, its mean written beside each bar."""
+    values on (shift, replica): bars at the mean, dots per replica; ``interval`` (on (shift, bound)): its
+    95 % interval as a line; ``ideal`` (on (shift, replica, observer)): what ideal training and test
+    observers would score, as ticks; ``reward_ratio`` (on (shift, replica)): the agent's reward over the
+    test distribution's Bayes-optimal player's, its mean written beside each bar."""
     ax = ax or plt.gca()
     shifts = list(log_lr_per_choice["shift"].values)
     for i, s in enumerate(shifts):
         v = log_lr_per_choice.sel(shift=s).values
         ax.barh(i, v.mean(), color=PALETTE[0] if v.mean() > 0 else PALETTE[3], alpha=0.75, height=0.6)
         ax.plot(v, np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), "o", ms=2.5, color="k")
+        if interval is not None:
+            ax.plot(interval.sel(shift=s).values, [i, i], color="k", lw=1.6, solid_capstyle="butt")
+        if ideal is not None:
+            for observer, marker in (("train", ">"), ("test", "<")):
+                ax.plot(float(ideal.sel(shift=s, observer=observer).mean()), i - 0.38, marker, ms=4, color="0.35")
         if reward_ratio is not None:
             ax.text(1.02, i, f"reward {np.mean(reward_ratio.sel(shift=s).values):.2f}× test Bayes",
                     transform=ax.get_yaxis_transform(), va="center", fontsize=6.5)
     ax.axvline(0, color="k", lw=0.6)
     ax.set_yticks(range(len(shifts)), shifts)
     ax.invert_yaxis()
-    ax.set_xlabel(f"log LR per choice, {log_lr_per_choice.attrs.get('units', 'nats')} (> 0: training observer wins)")
+    label = f"log LR per choice, {log_lr_per_choice.attrs.get('units', 'nats')} (> 0: training observer wins)"
+    if interval is not None or ideal is not None:
+        label += "\n" + "; ".join([*(["line: 95 % interval"] if interval is not None else []),
+                                   *(["▸ ◂: ideal training / test observer"] if ideal is not None else [])])
+    ax.set_xlabel(label)
     return ax
 
 
@@ -153,7 +165,8 @@ def plot_emergence(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
                   (lambda ax: plot_learning_rates(ds["rw_alpha"], loglik_difference=ds["bayes_loglik_per_choice"] - ds["rw_loglik_per_choice"],
                                                   ax=ax), "d  fitted learning rate"),
                   (lambda ax: plot_units(ds["unit_fraction"], ax=ax), "e  unit coding at the choice step"),
-                  (lambda ax: plot_shift(ds["log_lr_per_choice"], reward_ratio=ds["shift_reward"] / ds["shift_bayes_reward"], ax=ax),
+                  (lambda ax: plot_shift(ds["log_lr_per_choice"], interval=ds.get("shift_interval"), ideal=ds.get("shift_ideal"),
+                                         reward_ratio=ds["shift_reward"] / ds["shift_bayes_reward"], ax=ax),
                    "f  distribution shift: whose observer?"))
         for ax, (draw, title) in zip(axes.flat, panels):
             draw(ax)
