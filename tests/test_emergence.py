@@ -174,6 +174,33 @@ def test_emergence_claims_on_shipped_checkpoints(tmp_path):
         {name: c["measured"] for name, c in claims.items()}
 
 
-#: the claims that pass from the shipped checkpoints; memory_learns_within_episode fails honestly, and
-#: shift_training_observer and shift_heldout_levels are decided fail with intervals (docs/emergence.md)
-EXPECTED_TO_PASS = ("no_memory_flat", "fixed_problem_flat", "reward_lesion_chance", "attention_matches_lstm")
+#: the claims that pass from the shipped checkpoints; memory_learns_within_episode and timeline_gradual fail
+#: honestly, and shift_training_observer and shift_heldout_levels are decided fail with intervals (docs/emergence.md)
+EXPECTED_TO_PASS = ("no_memory_flat", "fixed_problem_flat", "reward_lesion_chance", "attention_matches_lstm",
+                    "timeline_before_plateau")
+
+
+def test_rise_point_is_where_the_curve_stays_above_its_level():
+    from neurometarl.experiments.emergence import rise_point
+
+    progress = np.linspace(0, 1, 5)
+    assert rise_point(progress, np.array([0, 0, 0, 1, 1.0]), 0.5, 0.0, 1.0) == 0.75
+    assert rise_point(progress, np.array([0, 0.6, 0.2, 0.8, 1.0]), 0.5, 0.0, 1.0) == 0.75  # a dip back below resets it
+    assert rise_point(progress, np.array([0.9, 1, 1, 1, 1.0]), 0.5, 0.0, 1.0) == 0.0
+    assert np.isnan(rise_point(progress, np.array([0, 1, 1, 1, 0.2]), 0.5, 0.0, 1.0))
+
+
+def test_timeline_of_a_tiny_run(tmp_path):
+    from neurometarl.experiments.emergence import TIMELINE, timeline
+
+    cfg = TrainConfig(task="bandit-correlated", train_episodes=256, batch_size=32, n_units=8, snapshots=4,
+                      eval_episodes=0, task_options='{"n_trials": 20}')
+    train(cfg, tmp_path, progress=False)
+    run = timeline(tmp_path, n_episodes=20, seed=0)
+    assert run["progress"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]  # untrained, 3 snapshots before the end, final
+    assert [set(r) for r in run["rows"]] == [set(TIMELINE)] * 5
+    change = [r["weight_change"] for r in run["rows"]]
+    assert np.isnan(change[0]) and all(c > 0 for c in change[1:])  # the outer learner moved the weights every interval
+    assert np.isnan(run["rows"][0]["training_reward"])
+    assert run["rows"][-1]["training_reward"] == pytest.approx(run["training_curve"][-1])
+    assert all(np.isnan(t) or 0 <= t <= 1 for t in run["rises"])

@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .. import io
-from ..agents import AgentSubject, TrainConfig, load_checkpoint, train
+from ..agents import AgentSubject, TrainConfig, build_agent, load_checkpoint, train
 from ..errors import CheckpointError, ConfigError
 from ..progress import progress_bar
 from ..settings import checkpoints_dir
@@ -159,7 +159,9 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
 def train_all(jobs: list[tuple[TrainConfig, Path]], *, n_workers: int = 1, progress: bool = True,
               desc: str = "train") -> None:
     """Train (or resume) every ``(config, folder)`` of ``jobs``: in this process one after another, or in
-    ``n_workers`` processes at once (one bar over the runs). A run's weights are the same either way."""
+    ``n_workers`` processes at once (one bar over the runs). A run's weights are the same either way.
+    The processes are spawned, so a script calling this with ``n_workers > 1`` needs the usual
+    ``if __name__ == "__main__":`` guard."""
     if n_workers < 1:
         raise ConfigError(f"n_workers must be >= 1, got {n_workers}")
     if n_workers == 1 or len(jobs) <= 1:
@@ -181,6 +183,20 @@ def train_all(jobs: list[tuple[TrainConfig, Path]], *, n_workers: int = 1, progr
 
 def _train_run(cfg: TrainConfig, target: Path) -> None:
     train(cfg, target, resume=True, progress=False)
+
+
+def training_points(checkpoint: Path) -> list[tuple[float, AgentSubject]]:
+    """(fraction of training, subject) for the untrained network, every weight snapshot
+    (``TrainConfig.snapshots``) and the final weights of the run in ``checkpoint``."""
+    ckpt = load_checkpoint(checkpoint)
+    cfg = ckpt.config
+    points = [(0.0, AgentSubject(build_agent(cfg), cfg.gamma, name="untrained"))]
+    for path in sorted((Path(checkpoint) / "snapshots").glob("iter*.pt")):
+        snap = load_checkpoint(path)
+        if snap.iteration < ckpt.iteration:
+            points.append((snap.iteration / cfg.n_iterations, AgentSubject(snap.agent, cfg.gamma, name=str(path))))
+    points.append((ckpt.iteration / cfg.n_iterations, AgentSubject.from_checkpoint(checkpoint)))
+    return points
 
 
 def save_numbers(out_dir: Path, numbers: xr.Dataset) -> Path:

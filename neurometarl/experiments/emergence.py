@@ -18,6 +18,11 @@ beside the Bayes-optimal player and a random player on the same episodes. Analys
 choice), and the fraction of units coding the observer's belief, the previous choice and the previous
 reward (Bonferroni).
 
+The timeline of emergence: the LSTM condition trained again with 32 weight snapshots (variant
+``timeline``); at every training point the frozen network's gain, regret, fitted RW α and the
+decodability of the Bayes belief from its units, against the fraction of training, the training
+reward there, and the outer learner's weight change per episode (the two learners' rates).
+
 Distribution shift: correlated-trained LSTMs play independent arms and the held-out difficulty levels
 (easy 0.1/0.9, medium 0.25/0.75, hard 0.4/0.6); independent-trained LSTMs (fig1) play correlated arms.
 The choices are scored under the Bayes observer of the training distribution and of the test
@@ -33,18 +38,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 import xarray as xr
 from scipy import special
 
 from ..analysis import fraction_significant, make_regressors, unit_regression
 from ..analysis.bandits import expected_regret
+from ..analysis.decoding import decode
 from ..analysis.observers import fit_softmax, observer_values
 from ..lab import RemoveInput, perturb, record_session
 from ..models import QLearning, make_baseline
 from ..models.diagnostics import FitWarning
 from ..tasks import make_task
 from .bandits import FIG1
-from .base import Claim, Context, Experiment, register
+from ..agents import load_checkpoint
+from .base import Claim, Context, Experiment, register, training_points
 
 CORRELATED = FIG1.train["correlated"]  # the paper's LSTM, shipped as fig1/correlated and reused here
 #: variants: memory architectures and ablations, one training config each (budgets: docs/emergence.md)
@@ -58,6 +66,8 @@ TRAIN = {
     "fixed": dataclasses.replace(CORRELATED, task="bandit-fixed", task_options='{"counterbalance": false}',
                                  train_episodes=32_000),
     "lstm-independent": FIG1.train["independent"],
+    # the lstm condition again, with weight snapshots for the timeline of emergence (snapshots do not change training)
+    "timeline": dataclasses.replace(CORRELATED, snapshots=32),
 }
 REUSE = {"lstm": "fig1/correlated", "lstm-independent": "fig1/independent"}
 
@@ -158,6 +168,64 @@ def bootstrap_interval(values: np.ndarray, rng: np.random.Generator, n_boot: int
     return float(low), float(high)
 
 
+#: the timeline's measures of the inner learner at each training point: name → (long_name, units)
+TIMELINE = {"gain": ("within-episode gain of the expected reward, trials 51–100 − 1–10", "reward"),
+            "regret": ("expected regret at trial 100", "reward"),
+            "rw_alpha": ("fitted Rescorla–Wagner learning rate α (inner learner), per trial", "1"),
+            "belief_r2": ("cross-validated R² of the correlated Bayes belief decoded from units at the choice step", "1"),
+            "training_reward": ("training reward per trial there (10-iteration running mean)", "reward"),
+            "weight_change": ("relative weight change per training episode since the previous point, ‖Δθ‖ / ‖θ‖ (outer learner)", "1")}
+RISES = ("gain t10", "gain t50", "gain t90", "training reward t90")
+
+
+def timeline_point(ds: xr.Dataset, seed: int) -> dict:
+    """The inner learner in one frozen session: the gain and regret of the *expected* reward (the chosen
+    arm's probability), the fitted RW α and the decodability of the correlated Bayes belief from the units."""
+    chosen = ds["reward_prob"].isel(arm=ds["choice"].astype(int)).mean("episode")
+    belief = observer_values(ds, "correlated").sel(arm="left") - 0.5
+    r2 = decode(ds, belief, period="choice", n_shuffles=0, random_state=seed)["score_mean"]
+    return {"gain": float(chosen.isel(trial=LATE).mean() - chosen.isel(trial=EARLY).mean()),
+            "regret": float(expected_regret(ds).isel(trial=-1).mean()), "rw_alpha": behaviour_fits(ds)["rw_alpha"],
+            "belief_r2": float(r2.squeeze())}
+
+
+def rise_point(progress: np.ndarray, values: np.ndarray, fraction: float, start: float, final: float) -> float:
+    """The earliest ``progress`` from which ``values`` stay at or above ``fraction`` of the way from
+    ``start`` to ``final`` (NaN if the last value is below it)."""
+    below = np.flatnonzero(values < start + fraction * (final - start))
+    i = below[-1] + 1 if below.size else 0
+    return float(progress[i]) if i < len(progress) else float("nan")
+
+
+def timeline(checkpoint: Path, n_episodes: int, seed: int) -> dict:
+    """Every training point of one run (untrained, snapshots, final): :func:`timeline_point` on ``n_episodes``
+    correlated-bandit episodes, the training reward there, the outer learner's relative weight change per
+    episode since the previous point; and the rise points of the gain and of the training reward."""
+    import pandas as pd
+
+    points = training_points(checkpoint)
+    cfg = load_checkpoint(Path(checkpoint) / "checkpoint.pt").config
+    reward = pd.read_csv(Path(checkpoint) / "metrics.csv")["reward_per_trial"]
+    running = reward.rolling(10, min_periods=1).mean().to_numpy()
+    progress = np.array([p for p, _ in points])
+    rows, previous = [], None
+    for fraction, subject in points:
+        row = timeline_point(record_session(subject, TEST_TASK, n_episodes, seed=seed), seed)
+        theta = torch.cat([w.detach().flatten() for w in subject.agent.parameters()])
+        iteration = round(fraction * cfg.n_iterations)
+        row["training_reward"] = float(running[iteration - 1]) if iteration else float("nan")
+        row["weight_change"] = (float("nan") if previous is None else float(
+            (theta - previous[1]).norm() / previous[1].norm() / ((fraction - previous[0]) * cfg.train_episodes)))
+        rows.append(row)
+        previous = (fraction, theta)
+    gain = np.array([r["gain"] for r in rows])
+    final_gain = gain[-3:].mean()
+    rises = [rise_point(progress, gain, x, gain[0], final_gain) for x in (0.1, 0.5, 0.9)]
+    iterations = np.arange(1, len(running) + 1) / cfg.n_iterations
+    rises.append(rise_point(iterations, running, 0.9, running[0], float(reward.iloc[-10:].mean())))
+    return {"progress": progress, "rows": rows, "rises": rises, "training_curve": running}
+
+
 #: the learning-curve summary (:func:`learning_curve_summary`) as variables on (player, replica): name → (key, long_name)
 CURVE = {"reward": ("reward", "reward per trial"), "early_reward": ("early", "reward per trial, trials 1–10"),
          "late_reward": ("late", "reward per trial, trials 51–100"),
@@ -223,6 +291,9 @@ def analyse(ctx: Context) -> xr.Dataset:
         by_episode = np.array([r["llr_by_episode"] for r in rows])
         shifts.append({"rows": rows, "interval": bootstrap_interval(by_episode, rng), "mean": float(by_episode.mean(1).mean())})
 
+    runs = [timeline(path, ctx.sizes["n_timeline"], seed) for path, seed in zip(ctx.checkpoints["timeline"], seeds)]
+    progress = runs[0]["progress"]
+
     def table(rows: dict[str, list[dict]], key: str) -> np.ndarray:
         return np.array([[r[key] for r in per] for per in rows.values()])
 
@@ -256,6 +327,12 @@ def analyse(ctx: Context) -> xr.Dataset:
                            {"long_name": "95 % two-level bootstrap interval (replicas, then episodes) of shift_mean", "units": "nats"}),
         "shift_ideal": (("shift", "replica", "observer"), shift("ideal"),
                         {"long_name": "expected log likelihood ratio per choice if the choices came from the observer's softmax", "units": "nats"}),
+        **{f"timeline_{key}": (("replica", "progress"), np.array([[r[key] for r in run["rows"]] for run in runs]),
+                               {"long_name": long_name, "units": units}) for key, (long_name, units) in TIMELINE.items()},
+        "timeline_rise": (("replica", "rise"), np.array([run["rises"] for run in runs]),
+                          {"long_name": "fraction of outer training from which the curve stays above x % of its rise", "units": "1"}),
+        "timeline_training_curve": (("replica", "iteration"), np.array([run["training_curve"] for run in runs]),
+                                    {"long_name": "training reward per trial, 10-iteration running mean", **reward}),
         "final_training_reward": (("variant", "replica"),
  np.array([[_final_training_reward(p) for p in paths] for paths in ctx.checkpoints.values()]),
                                   {"long_name": "training reward per trial, last 10 iterations", **reward}),
@@ -266,6 +343,10 @@ def analyse(ctx: Context) -> xr.Dataset:
                 "trial": ("trial", np.arange(1, 101), {"long_name": "trial", "units": "1"}), "regressor": list(UNIT_REGRESSORS),
                 "shift": list(SHIFTS), "observer": list(OBSERVERS), "variant": list(ctx.checkpoints),
                 "bound": ("bound", ["low", "high"], {"long_name": "bound of the 95 % interval", "units": "1"}),
+                "progress": ("progress", progress, {"long_name": "fraction of outer training done", "units": "1"}),
+                "rise": list(RISES),
+                "iteration": ("iteration", np.arange(1, len(runs[0]["training_curve"]) + 1),
+                              {"long_name": "training iteration (update)", "units": "1"}),
                 "episode": ("episode", np.arange(ctx.sizes["n_test"]), {"long_name": "test episode", "units": "1"})},
         attrs={"test_task": TEST_TASK, "n_test_episodes_per_replica": ctx.sizes["n_test"],
                "labels": json.dumps({**LABELS, **{name: name for name in REFERENCES}, OWN: "fixed problem, on its own problem"}),
@@ -282,10 +363,11 @@ def _final_training_reward(path: Path, last: int = 10) -> float:
 
 def plot(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     """Draw the six-panel emergence figure (``emergence.png``/``.pdf``): learning curves, regret,
-    learning gain, fitted learning rates, unit coding and distribution shift."""
-    from ..figures.emergence import plot_emergence
+    learning gain, fitted learning rates, unit coding and distribution shift; and the timeline of
+    emergence (``timeline.png``/``.pdf``)."""
+    from ..figures.emergence import plot_emergence, plot_timeline
 
-    return plot_emergence(ds, out_dir / "emergence")
+    return [*plot_emergence(ds, out_dir / "emergence"), *plot_timeline(ds, out_dir / "timeline")]
 
 
 # --- claims -----------------------------------------------------------------------------------------
@@ -355,6 +437,25 @@ def _claim_attention(n):
     return text, bool(ratio >= 0.95)
 
 
+def _rises(n) -> dict[str, np.ndarray]:
+    return {r: n["timeline_rise"].sel(rise=r).values for r in RISES}
+
+
+def _claim_gradual(n):
+    r = _rises(n)
+    span = r["gain t90"] - r["gain t10"]
+    return (f"gain rises from 10 % to 90 % of its final level over {np.median(span):.3f} of training (median; replicas "
+            f"{', '.join(f'{v:.3f}' for v in span)}); t10 {np.median(r['gain t10']):.3f}, t90 {np.median(r['gain t90']):.3f}",
+            bool(np.median(span) >= 0.1))
+
+
+def _claim_before_plateau(n):
+    r = _rises(n)
+    return (f"gain t50 {', '.join(f'{v:.3f}' for v in r['gain t50'])} vs training reward t90 "
+            f"{', '.join(f'{v:.3f}' for v in r['training reward t90'])} (replicas)",
+            bool((r["gain t50"] < r["training reward t90"]).all()))
+
+
 SHIFT_NAMES = list(SHIFTS)
 CLAIMS = (
     Claim("memory_learns_within_episode",
@@ -375,13 +476,17 @@ CLAIMS = (
     Claim("shift_heldout_levels", "on held-out correlated difficulty levels, choices are better explained by the "
           "training (uniform) observer than by the observer that knows the level", "beyond the paper",
           "the same, each of the three levels", _claim_shift(SHIFT_NAMES[2:])),
+    Claim("timeline_gradual", "the inner learner appears gradually over outer training, not in a jump", "beyond the paper",
+          "median over replicas of the gain's t90 − t10 ≥ 0.1 of training", _claim_gradual),
+    Claim("timeline_before_plateau", "the inner learner appears before the outer reward plateaus", "beyond the paper",
+          "the gain's t50 < the training reward's t90 in every replica", _claim_before_plateau),
     Claim("attention_matches_lstm", "the slot-based (attention) core reaches the LSTM's reward on the correlated bandit",
           "beyond the paper", "frozen test reward ≥ 0.95 × LSTM's", _claim_attention),
 )
 
 EMERGENCE = register(Experiment(
     name="emergence",
-    title="The emergence conditions: memory architectures, ablations and distribution shift (beyond the paper)",
+    title="The emergence conditions: memory architectures, ablations, distribution shift and the timeline of emergence (beyond the paper)",
     train=TRAIN, analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=4, description=__doc__, reuse=REUSE,
-    sizes={"n_test": 300},  # test episodes per replica and condition
+    sizes={"n_test": 300, "n_timeline": 300},  # test episodes per replica and condition; per replica and training point
 ))

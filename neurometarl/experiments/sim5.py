@@ -18,12 +18,12 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from ..agents import AgentSubject, TrainConfig, build_agent, load_checkpoint
+from ..agents import TrainConfig
 from ..figures.harlow import plot_learning_set, plot_monkeys, plot_trial2_over_training
 from ..figures.style import save_figure, use_style
 from ..lab import record_session, save_recording
 from ..models.harlow import ObjectValueLearner, ideal_one_shot_learner
-from .base import Claim, Context, Experiment, reference_table, register
+from .base import Claim, Context, Experiment, reference_table, register, training_points
 
 #: test episodes per replica, training point and object pool
 VARIANTS = {"abstract": ("harlow", "harlow-held-out"), "pixel": ("harlow-pixel", "harlow-pixel-held-out")}
@@ -33,19 +33,6 @@ POOLS = ("held-out", "train")
 def percent_correct_by_trial(ds) -> np.ndarray:
     """(n_trials,) % of episodes choosing the rewarded object on each trial."""
     return 100 * (ds["choice"] == ds["correct_action"]).mean("episode").values
-
-
-def _training_points(checkpoint: Path) -> list[tuple[float, AgentSubject]]:
-    """(fraction of training, subject) for the untrained network, every snapshot, and the final weights."""
-    ckpt = load_checkpoint(checkpoint)
-    cfg = ckpt.config
-    points = [(0.0, AgentSubject(build_agent(cfg), cfg.gamma, name="untrained"))]
-    for path in sorted((Path(checkpoint) / "snapshots").glob("iter*.pt")):
-        snap = load_checkpoint(path)
-        if snap.iteration < ckpt.iteration:
-            points.append((snap.iteration / cfg.n_iterations, AgentSubject(snap.agent, cfg.gamma, name=str(path))))
-    points.append((ckpt.iteration / cfg.n_iterations, AgentSubject.from_checkpoint(checkpoint)))
-    return points
 
 
 def analyse(ctx: Context) -> xr.Dataset:
@@ -59,7 +46,7 @@ def analyse(ctx: Context) -> xr.Dataset:
         tasks = dict(zip(POOLS, VARIANTS[variant][::-1]))
         per_point: dict[float, dict[str, list]] = {}
         for replica, path in enumerate(paths):
-            for fraction, subject in _training_points(path):
+            for fraction, subject in training_points(path):
                 key = round(fraction, 3)
                 for j, pool in enumerate(POOLS):
                     ds = record_session(subject, tasks[pool], n_test, seed=ctx.seed + 100 * replica + j)

@@ -177,3 +177,73 @@ def plot_emergence(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
         paths = save_figure(fig, path_stem)
         plt.close(fig)
     return paths
+
+
+def _over_progress(da: xr.DataArray, ax, color, label: str | None = None, **kwargs) -> None:
+    """Each replica thin, their mean thick, against the fraction of training (``progress``)."""
+    x = da["progress"].values
+    for replica in da["replica"].values:
+        ax.plot(x, da.sel(replica=replica).values, color=color, lw=0.6, alpha=0.45, **kwargs)
+    ax.plot(x, da.mean("replica").values, color=color, lw=1.8, label=label, **kwargs)
+
+
+def plot_timeline(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
+    """The timeline of emergence (``timeline_*`` variables on (replica, progress)), written as
+    ``<path_stem>.png`` and ``.pdf``: the inner learner's gain beside the training reward, its regret, the
+    two learners' rates, the belief's decodability, gain against training reward, and the rise points."""
+    rises = ds["timeline_rise"]
+    t50, t90 = float(rises.sel(rise="gain t50").median()), float(rises.sel(rise="training reward t90").median())
+    with use_style():
+        fig, axes = plt.subplots(2, 3, figsize=(14, 7.6))
+        ax = axes[0, 0]
+        _over_progress(ds["timeline_gain"], ax, PALETTE[0], label="gain (frozen test)")
+        curve = ds["timeline_training_curve"]
+        twin = ax.twinx()
+        twin.plot(curve["iteration"].values / curve.sizes["iteration"], curve.mean("replica").values, color="0.5", lw=1)
+        twin.set_ylabel("training reward per trial (grey)")
+        for t, style, text, height in ((t50, "--", "gain t50", 0.99), (t90, ":", "reward t90", 0.92)):
+            ax.axvline(t, color="k", ls=style, lw=0.8)
+            ax.text(t, height, f" {text} (median)", transform=ax.get_xaxis_transform(), fontsize=6.5, va="top")
+        ax.set(xlabel="fraction of outer training", ylabel=_label(ds["timeline_gain"]).split(",")[0])
+        ax.set_title("a  inner learner's gain and the outer reward")
+
+        ax = axes[0, 1]
+        _over_progress(ds["timeline_regret"], ax, PALETTE[3])
+        ax.set(xlabel="fraction of outer training", ylabel="expected regret at trial 100", yscale="log")
+        ax.set_title("b  regret of the frozen network")
+
+        ax = axes[0, 2]
+        _over_progress(ds["timeline_rw_alpha"], ax, PALETTE[2], label="inner: RW α, per trial")
+        _over_progress(ds["timeline_weight_change"], ax, "0.3", label="outer: ‖Δθ‖/‖θ‖ per episode")
+        ax.set(xlabel="fraction of outer training", ylabel="learning rate", yscale="log")
+        ax.legend(frameon=False, fontsize=7)
+        ax.set_title("c  two learners, two rates")
+
+        ax = axes[1, 0]
+        _over_progress(ds["timeline_belief_r2"], ax, PALETTE[1])
+        ax.set(xlabel="fraction of outer training", ylabel="R² of the Bayes belief from units")
+        ax.set_title("d  the belief becomes decodable")
+
+        ax = axes[1, 1]
+        for replica in ds["replica"].values:
+            sc = ax.scatter(ds["timeline_training_reward"].sel(replica=replica), ds["timeline_gain"].sel(replica=replica),
+                            c=ds["progress"].values, cmap="viridis", s=12)
+        fig.colorbar(sc, ax=ax, label="fraction of outer training")
+        ax.set(xlabel="training reward per trial", ylabel="within-episode gain")
+        ax.set_title("e  gain against the outer reward")
+
+        ax = axes[1, 2]
+        for i, rise in enumerate(ds["rise"].values):
+            v = rises.sel(rise=rise).values
+            ax.plot(v, np.full(v.size, i) + np.linspace(-0.15, 0.15, v.size), "o", ms=4, color=PALETTE[i])
+            ax.plot([np.median(v)] * 2, [i - 0.3, i + 0.3], color="k", lw=1.5)
+        ax.set_yticks(range(ds.sizes["rise"]), ds["rise"].values)
+        ax.invert_yaxis()
+        ax.set(xlabel="fraction of outer training (dots: replicas, bar: median)", xlim=(0, 1))
+        ax.set_title("f  rise points")
+        fig.suptitle(f"The timeline of emergence: LSTM on the correlated bandit ({ds.sizes['replica']} replicas, "
+                     f"{ds.sizes['progress']} training points)", fontsize=11)
+        fig.tight_layout()
+        paths = save_figure(fig, path_stem)
+        plt.close(fig)
+    return paths
