@@ -177,7 +177,7 @@ def test_emergence_claims_on_shipped_checkpoints(tmp_path):
 #: the claims that pass from the shipped checkpoints; memory_learns_within_episode and timeline_gradual fail
 #: honestly, and shift_training_observer and shift_heldout_levels are decided fail with intervals (docs/emergence.md)
 EXPECTED_TO_PASS = ("no_memory_flat", "fixed_problem_flat", "reward_lesion_chance", "attention_matches_lstm",
-                    "timeline_before_plateau")
+                    "timeline_before_plateau", "two_rates")
 
 
 def test_rise_point_is_where_the_curve_stays_above_its_level():
@@ -204,3 +204,20 @@ def test_timeline_of_a_tiny_run(tmp_path):
     assert np.isnan(run["rows"][0]["training_reward"])
     assert run["rows"][-1]["training_reward"] == pytest.approx(run["training_curve"][-1])
     assert all(np.isnan(t) or 0 <= t <= 1 for t in run["rises"])
+
+
+def test_outer_rate_scales_with_the_optimizer_step(tmp_path, monkeypatch):
+    """The outer learner's rate is the weight change per episode: RMSProp's step is proportional to its
+    learning rate, so the same checkpoint continued at twice the learning rate (same seed: same episodes)
+    changes its weights about twice as fast."""
+    from neurometarl.experiments.emergence import OUTER_CONDITIONS, outer_rate
+
+    cfg = TrainConfig(task="volatility", train_episodes=64, batch_size=16, n_units=8, unroll=100, lr=1e-3,
+                      anneal_lr=False, eval_episodes=0)
+    train(cfg, tmp_path, progress=False)
+    rates = []
+    for factor in (1, 2):
+        monkeypatch.setattr(TrainConfig, "lr_at", lambda self, iteration, f=factor: self.lr * f)
+        rates.append(outer_rate(tmp_path, OUTER_CONDITIONS["volatile"], n_iterations=3, seed=0))
+    assert all(0 < r < 1e-2 for r in rates)
+    assert rates[1] / rates[0] == pytest.approx(2.0, rel=0.15)

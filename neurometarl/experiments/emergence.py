@@ -52,7 +52,10 @@ from ..models.diagnostics import FitWarning
 from ..tasks import make_task
 from .bandits import FIG1
 from ..agents import load_checkpoint
+from ..agents.a2c import a2c_iteration, make_optimizer
+from ..seeding import make_generator
 from .base import Claim, Context, Experiment, register, training_points
+from .sim2 import PHASES, SCHEDULES, SIM2, phase_learning_rates
 
 CORRELATED = FIG1.train["correlated"]  # the paper's LSTM, shipped as fig1/correlated and reused here
 #: variants: memory architectures and ablations, one training config each (budgets: docs/emergence.md)
@@ -68,8 +71,9 @@ TRAIN = {
     "lstm-independent": FIG1.train["independent"],
     # the lstm condition again, with weight snapshots for the timeline of emergence (snapshots do not change training)
     "timeline": dataclasses.replace(CORRELATED, snapshots=32),
+    "volatility": SIM2.train["agent"],  # Sim 2's agents, for the two learners' rates on the volatility protocol
 }
-REUSE = {"lstm": "fig1/correlated", "lstm-independent": "fig1/independent"}
+REUSE = {"lstm": "fig1/correlated", "lstm-independent": "fig1/independent", "volatility": "sim2/agent"}
 
 TEST_TASK = "bandit-correlated"
 MEMORY = ("lstm", "gru", "rnn", "attention")
@@ -226,6 +230,40 @@ def timeline(checkpoint: Path, n_episodes: int, seed: int) -> dict:
     return {"progress": progress, "rows": rows, "rises": rises, "training_curve": running}
 
 
+#: the outer learner's test conditions: task options making every training episode stable or volatile
+OUTER_CONDITIONS = {"stable": '{"volatilities": [0.0, 0.0]}', "volatile": '{"volatilities": [0.2, 0.2]}'}
+
+
+def outer_rate(checkpoint: Path, task_options: str, n_iterations: int, seed: int) -> float:
+    """The outer learner's rate: the mean relative weight change per training episode, ‖Δθ‖ / ‖θ‖ /
+    ``batch_size`` per iteration, over ``n_iterations`` A2C iterations continued from ``checkpoint`` (its
+    RMSProp state; the learning rate and entropy weight of mid-training) on its task with ``task_options``."""
+    ckpt = load_checkpoint(Path(checkpoint) / "checkpoint.pt")
+    cfg = dataclasses.replace(ckpt.config, task_options=task_options, seed=seed)
+    agent = ckpt.agent.train()
+    optimizer = make_optimizer(agent, cfg)
+    optimizer.load_state_dict(ckpt.optimizer_state)
+    middle = cfg.n_iterations // 2
+    for group in optimizer.param_groups:
+        group["lr"] = cfg.lr_at(middle)
+    task, generator = make_task(cfg.task, cfg.batch_size, **cfg.task_overrides()), make_generator(seed)
+    weights = lambda: torch.cat([w.detach().flatten() for w in agent.parameters()])
+    changes = []
+    for _ in range(n_iterations):
+        before = weights()
+        a2c_iteration(agent, task, optimizer, generator, cfg, middle, cfg.entropy_at(middle))
+        changes.append(float((weights() - before).norm() / before.norm()) / cfg.batch_size)
+    return float(np.mean(changes))
+
+
+def two_rates(subject, checkpoint: Path, n_episodes: int, seed: int) -> dict:
+    """The inner learner's α in the four phases of the volatility test schedules (Sim 2's fit) and the outer
+    learner's rate on all-stable and all-volatile training episodes, for one agent."""
+    recordings = {name: record_session(subject, task, n_episodes, seed=seed) for name, task in SCHEDULES.items()}
+    return {"inner": phase_learning_rates(recordings)[1],
+            "outer": [outer_rate(checkpoint, OUTER_CONDITIONS[c], 10, seed) for c in OUTER_CONDITIONS]}
+
+
 #: the learning-curve summary (:func:`learning_curve_summary`) as variables on (player, replica): name → (key, long_name)
 CURVE = {"reward": ("reward", "reward per trial"), "early_reward": ("early", "reward per trial, trials 1–10"),
          "late_reward": ("late", "reward per trial, trials 51–100"),
@@ -293,6 +331,8 @@ def analyse(ctx: Context) -> xr.Dataset:
 
     runs = [timeline(path, ctx.sizes["n_timeline"], seed) for path, seed in zip(ctx.checkpoints["timeline"], seeds)]
     progress = runs[0]["progress"]
+    rates = [two_rates(subject, path, ctx.sizes["n_volatility"], seed)
+             for subject, path, seed in zip(ctx.subjects["volatility"], ctx.checkpoints["volatility"], seeds)]
 
     def table(rows: dict[str, list[dict]], key: str) -> np.ndarray:
         return np.array([[r[key] for r in per] for per in rows.values()])
@@ -333,6 +373,10 @@ def analyse(ctx: Context) -> xr.Dataset:
                           {"long_name": "fraction of outer training from which the curve stays above x % of its rise", "units": "1"}),
         "timeline_training_curve": (("replica", "iteration"), np.array([run["training_curve"] for run in runs]),
                                     {"long_name": "training reward per trial, 10-iteration running mean", **reward}),
+        "inner_rate": (("replica", "phase"), np.array([r["inner"] for r in rates]),
+                       {"long_name": "inner learner: effective learning rate α per trial, volatility test phases", "units": "1"}),
+        "outer_rate": (("replica", "outer_condition"), np.array([r["outer"] for r in rates]),
+                       {"long_name": "outer learner: relative weight change per training episode, ‖Δθ‖ / ‖θ‖", "units": "1"}),
         "final_training_reward": (("variant", "replica"),
  np.array([[_final_training_reward(p) for p in paths] for paths in ctx.checkpoints.values()]),
                                   {"long_name": "training reward per trial, last 10 iterations", **reward}),
@@ -344,7 +388,7 @@ def analyse(ctx: Context) -> xr.Dataset:
                 "shift": list(SHIFTS), "observer": list(OBSERVERS), "variant": list(ctx.checkpoints),
                 "bound": ("bound", ["low", "high"], {"long_name": "bound of the 95 % interval", "units": "1"}),
                 "progress": ("progress", progress, {"long_name": "fraction of outer training done", "units": "1"}),
-                "rise": list(RISES),
+                "rise": list(RISES), "phase": [label for label, _, _ in PHASES], "outer_condition": list(OUTER_CONDITIONS),
                 "iteration": ("iteration", np.arange(1, len(runs[0]["training_curve"]) + 1),
                               {"long_name": "training iteration (update)", "units": "1"}),
                 "episode": ("episode", np.arange(ctx.sizes["n_test"]), {"long_name": "test episode", "units": "1"})},
@@ -456,6 +500,20 @@ def _claim_before_plateau(n):
             bool((r["gain t50"] < r["training reward t90"]).all()))
 
 
+def _claim_two_rates(n):
+    inner, outer = n["inner_rate"], n["outer_rate"]
+    stable, volatile = inner.sel(phase=["stable-1", "stable-2"]).mean("phase"), inner.sel(phase=["volatile-1", "volatile-2"]).mean("phase")
+    inner_ratio = (volatile / stable).values
+    outer_ratio = (outer.sel(outer_condition="volatile") / outer.sel(outer_condition="stable")).values
+    separation = (inner.min("phase") / outer.max("outer_condition")).values
+    tracks = ((inner.sel(phase="volatile-1") > inner.sel(phase="stable-1")) & (inner.sel(phase="volatile-2") > inner.sel(phase="stable-2"))).values
+    ok = bool((separation >= 100).all() and tracks.all() and (np.abs(outer_ratio - 1) < np.abs(inner_ratio - 1)).all())
+    text = (f"inner α {float(inner.mean()):.3f} a trial, outer {float(outer.mean()):.2e} an episode; smallest ratio "
+            f"{separation.min():,.0f}×; volatile/stable inner {', '.join(f'{v:.2f}' for v in inner_ratio)}, outer "
+            f"{', '.join(f'{v:.2f}' for v in outer_ratio)}; inner higher when volatile in both schedules in {tracks.sum()} of {tracks.size}")
+    return text, ok
+
+
 SHIFT_NAMES = list(SHIFTS)
 CLAIMS = (
     Claim("memory_learns_within_episode",
@@ -480,6 +538,10 @@ CLAIMS = (
           "median over replicas of the gain's t90 − t10 ≥ 0.1 of training", _claim_gradual),
     Claim("timeline_before_plateau", "the inner learner appears before the outer reward plateaus", "beyond the paper",
           "the gain's t50 < the training reward's t90 in every replica", _claim_before_plateau),
+    Claim("two_rates", "the inner and the outer learner differ in rate by orders of magnitude, and only the inner one "
+          "tracks volatility", "beyond the paper; Wang et al. 2018 Sim 2",
+          "every replica: smallest phase α ≥ 100 × outer rate; α volatile > stable in both schedules; "
+          "|outer ratio − 1| < |inner ratio − 1|", _claim_two_rates),
     Claim("attention_matches_lstm", "the slot-based (attention) core reaches the LSTM's reward on the correlated bandit",
           "beyond the paper", "frozen test reward ≥ 0.95 × LSTM's", _claim_attention),
 )
@@ -488,5 +550,6 @@ EMERGENCE = register(Experiment(
     name="emergence",
     title="The emergence conditions: memory architectures, ablations, distribution shift and the timeline of emergence (beyond the paper)",
     train=TRAIN, analyse=analyse, plot=plot, claims=CLAIMS, n_seeds=4, description=__doc__, reuse=REUSE,
-    sizes={"n_test": 300, "n_timeline": 300},  # test episodes per replica and condition; per replica and training point
+    # test episodes per replica and condition; per replica and training point; per volatility schedule and replica
+    sizes={"n_test": 300, "n_timeline": 300, "n_volatility": 100},
 ))

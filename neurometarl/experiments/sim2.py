@@ -66,7 +66,7 @@ def phase_rates(lr: xr.Dataset, volatile: np.ndarray) -> dict[int, float]:
     return out
 
 
-def _rates(recordings: dict[str, xr.Dataset]) -> tuple[xr.DataArray, list[float]]:
+def phase_learning_rates(recordings: dict[str, xr.Dataset]) -> tuple[xr.DataArray, list[float]]:
     """Window learning-rate curves on (schedule, window_start) and the four phase rates (``PHASES``
     order) of one replica."""
     curves, phases = [], {}
@@ -152,7 +152,7 @@ def analyse(ctx: Context) -> xr.Dataset:
     for i, agent in enumerate(agents):
         recordings = {sched: record_session(agent, task, ctx.sizes["n_test"], seed=ctx.seed + 100 * i + k)
                       for k, (sched, task) in enumerate(SCHEDULES.items())}
-        c, p = _rates(recordings)
+        c, p = phase_learning_rates(recordings)
         curves["agent"].append(c)
         phases["agent"].append(p)
         reward["agent"].append(float(np.mean([ds["reward"].mean() for ds in recordings.values()])))
@@ -162,7 +162,7 @@ def analyse(ctx: Context) -> xr.Dataset:
     for name, model, params, offset in (("bayes", VolatilityObserver(), {"beta": BAYES_BETA}, 10_000),
                                         ("fixed_rw", BehrensLearner(), FIXED_RW, 20_000)):
         for recordings in _simulate_baseline(model, params, n, ctx.seed + offset, ctx.sizes["n_test"]):
-            c, p = _rates(recordings)
+            c, p = phase_learning_rates(recordings)
             curves[name].append(c)
             phases[name].append(p)
             reward[name].append(float(np.mean([ds["reward"].mean() for ds in recordings.values()])))

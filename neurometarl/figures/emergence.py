@@ -187,14 +187,35 @@ def _over_progress(da: xr.DataArray, ax, color, label: str | None = None, **kwar
     ax.plot(x, da.mean("replica").values, color=color, lw=1.8, label=label, **kwargs)
 
 
+def plot_two_rates(inner: xr.DataArray, outer: xr.DataArray, *, ax=None) -> plt.Axes:
+    """The inner learner's α per test phase (on (replica, phase)) beside the outer learner's weight change
+    per episode on all-stable and all-volatile episodes (on (replica, outer_condition)), on one log axis:
+    bars at the mean, dots per replica."""
+    ax = ax or plt.gca()
+    columns = [(f"inner α\n{p}", inner.sel(phase=p).values, PALETTE[3] if p.startswith("volatile") else PALETTE[0])
+               for p in inner["phase"].values]
+    columns += [(f"outer\n{c}", outer.sel(outer_condition=c).values, "0.45") for c in outer["outer_condition"].values]
+    for i, (_, v, color) in enumerate(columns):
+        ax.bar(i, v.mean(), color=color, alpha=0.75, width=0.7)
+        ax.plot(np.full(v.size, i) + np.linspace(-0.15, 0.15, v.size), v, "o", ms=2.5, color="k")
+    ax.set_xticks(range(len(columns)), [c[0] for c in columns], fontsize=7)
+    ax.set(yscale="log", ylabel="rate: α per trial (inner), ‖Δθ‖/‖θ‖ per episode (outer)")
+    return ax
+
+
 def plot_timeline(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
     """The timeline of emergence (``timeline_*`` variables on (replica, progress)), written as
     ``<path_stem>.png`` and ``.pdf``: the inner learner's gain beside the training reward, its regret, the
-    two learners' rates, the belief's decodability, gain against training reward, and the rise points."""
+    two learners' rates, the belief's decodability, gain against training reward, the rise points, and
+    (with ``inner_rate``/``outer_rate``) the two rates on the volatility protocol."""
     rises = ds["timeline_rise"]
     t50, t90 = float(rises.sel(rise="gain t50").median()), float(rises.sel(rise="training reward t90").median())
     with use_style():
-        fig, axes = plt.subplots(2, 3, figsize=(14, 7.6))
+        fig, axes = plt.subplots(2, 4, figsize=(18, 7.6))
+        fig.delaxes(axes[1, 3])
+        if "inner_rate" in ds:
+            plot_two_rates(ds["inner_rate"], ds["outer_rate"], ax=axes[0, 3])
+            axes[0, 3].set_title("g  volatility protocol: inner vs outer rate")
         ax = axes[0, 0]
         _over_progress(ds["timeline_gain"], ax, PALETTE[0], label="gain (frozen test)")
         curve = ds["timeline_training_curve"]
