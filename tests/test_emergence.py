@@ -174,7 +174,7 @@ def test_emergence_claims_on_shipped_checkpoints(tmp_path):
         {name: c["measured"] for name, c in claims.items()}
 
 
-#: the claims that pass from the shipped checkpoints; memory_learns_within_episode and timeline_gradual fail
+#: the claims that pass from the shipped checkpoints; memory_learns_within_episode, timeline_gradual and ppo_emerges fail
 #: honestly, and shift_training_observer and shift_heldout_levels are decided fail with intervals (docs/emergence.md)
 EXPECTED_TO_PASS = ("no_memory_flat", "fixed_problem_flat", "reward_lesion_chance", "attention_matches_lstm",
                     "timeline_before_plateau", "two_rates")

@@ -203,16 +203,40 @@ def plot_two_rates(inner: xr.DataArray, outer: xr.DataArray, *, ax=None) -> plt.
     return ax
 
 
+def plot_ppo(ds: xr.Dataset, *, ax=None) -> plt.Axes:
+    """Within-episode gain of each core trained by A2C and by PPO (``gain`` on (player, replica),
+    ``ppo_gain`` on (ppo_variant, replica)): paired bars, dots per replica."""
+    ax = ax or plt.gca()
+    names = [str(v).removesuffix("-ppo") for v in ds["ppo_variant"].values]
+    for i, name in enumerate(names):
+        for offset, values, hatch, label in ((-0.2, ds["gain"].sel(player=name).values, None, "A2C"),
+                                             (0.2, ds["ppo_gain"].sel(ppo_variant=f"{name}-ppo").values, "//", "PPO")):
+            ax.bar(i + offset, values.mean(), width=0.38, color=STYLES[name][0], alpha=0.75, hatch=hatch,
+                   edgecolor="k" if hatch else None, lw=0.3, label=label if i == 0 else None)
+            ax.plot(np.full(values.size, i + offset), values, "o", ms=2.5, color="k")
+    ax.axhline(0.05, color="k", ls="--", lw=0.6)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(range(len(names)), [SHORT[n] for n in names])
+    ax.set(ylabel="within-episode gain, reward 51–100 − 1–10")
+    ax.legend(frameon=False, fontsize=7)
+    return ax
+
+
 def plot_timeline(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
     """The timeline of emergence (``timeline_*`` variables on (replica, progress)), written as
     ``<path_stem>.png`` and ``.pdf``: the inner learner's gain beside the training reward, its regret, the
-    two learners' rates, the belief's decodability, gain against training reward, the rise points, and
-    (with ``inner_rate``/``outer_rate``) the two rates on the volatility protocol."""
+    two learners' rates, the belief's decodability, gain against training reward, the rise points,
+    (with ``inner_rate``/``outer_rate``) the two rates on the volatility protocol and (with ``ppo_gain``)
+    the gains of the cores trained by PPO beside A2C's."""
     rises = ds["timeline_rise"]
     t50, t90 = float(rises.sel(rise="gain t50").median()), float(rises.sel(rise="training reward t90").median())
     with use_style():
         fig, axes = plt.subplots(2, 4, figsize=(18, 7.6))
-        fig.delaxes(axes[1, 3])
+        if "ppo_gain" in ds:
+            plot_ppo(ds, ax=axes[1, 3])
+            axes[1, 3].set_title("h  trained by PPO vs A2C")
+        else:
+            fig.delaxes(axes[1, 3])
         if "inner_rate" in ds:
             plot_two_rates(ds["inner_rate"], ds["outer_rate"], ax=axes[0, 3])
             axes[0, 3].set_title("g  volatility protocol: inner vs outer rate")
@@ -262,8 +286,8 @@ def plot_timeline(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
         ax.invert_yaxis()
         ax.set(xlabel="fraction of outer training (dots: replicas, bar: median)", xlim=(0, 1))
         ax.set_title("f  rise points")
-        fig.suptitle(f"The timeline of emergence: LSTM on the correlated bandit ({ds.sizes['replica']} replicas, "
-                     f"{ds.sizes['progress']} training points)", fontsize=11)
+        fig.suptitle(f"The timeline of emergence (a–f: LSTM on the correlated bandit, {ds.sizes['replica']} replicas, "
+                     f"{ds.sizes['progress']} training points); two learners' rates (g); A2C and PPO (h)", fontsize=11)
         fig.tight_layout()
         paths = save_figure(fig, path_stem)
         plt.close(fig)
