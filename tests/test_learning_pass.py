@@ -140,10 +140,15 @@ def test_paper_simulations_train_with_the_papers_a2c_and_the_step_pass():
     from neurometarl.experiments.base import EXPERIMENTS
     from neurometarl.experiments import catalogue  # noqa: F401  (registers every experiment)
 
-    # monkey-twostep is beyond the paper: its agents were trained with the sequence pass, which it declares
-    configs = [cfg for name, exp in EXPERIMENTS.items() if name != "monkey-twostep" for cfg in exp.train.values()]
+    from neurometarl.experiments.emergence import PPO
+
+    # beyond the paper, declared as such: monkey-twostep's agents were trained with the sequence pass, and
+    # emergence's PPO variants by PPO (does meta-RL emerge under another outer algorithm?)
+    configs = [cfg for name, exp in EXPERIMENTS.items() if name != "monkey-twostep"
+               for variant, cfg in exp.train.items() if not (name == "emergence" and variant in PPO)]
     assert configs and all(cfg.algorithm == "a2c" and cfg.learning_pass == "step" for cfg in configs)
     assert EXPERIMENTS["monkey-twostep"].train["agent"].learning_pass == "sequence"
+    assert PPO and all(EXPERIMENTS["emergence"].train[v].algorithm == "ppo" for v in PPO)
 
 
 def test_bench_training_quick_runs_on_a_tiny_budget(tmp_path):
