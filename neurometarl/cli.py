@@ -156,7 +156,7 @@ def _run(argv: list[str]) -> int:
             command.check()
         if getattr(command, "data_dir", None) is not None:  # read by neurometarl.data.registry wherever data is fetched
             os.environ["NEUROMETARL_DATA"] = command.data_dir
-        _check_device(getattr(command, "device", None) or getattr(getattr(command, "config", None), "device", None))
+        _check_device(getattr(command, "device", None))
         out = getattr(command, "out", None)
         if out and name in OUTPUT_KIND:  # refuse a file where a folder goes (or the reverse) before any work
             check_output(out, folder=OUTPUT_KIND[name] == "folder")

@@ -14,6 +14,7 @@ Contract (kept stable for outside scripts):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import time
@@ -46,10 +47,15 @@ class Train:
     resume: bool = False  # continue an interrupted run in --out
     quiet: Quiet = False
 
-    @property
+    @functools.cached_property
     def config(self) -> TrainConfig:
-        """The options as a checked :class:`TrainConfig`."""
+        """The options as a checked :class:`TrainConfig` (built once)."""
         return TrainConfig(**dataclasses.asdict(self.options))
+
+    @property
+    def device(self) -> str:
+        """The training device, for the CLI's device check."""
+        return self.options.device
 
     def check(self) -> None:
         """Check the training settings (:class:`TrainConfig` raises on a bad one)."""

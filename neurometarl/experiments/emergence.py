@@ -38,10 +38,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 import xarray as xr
 from scipy import special
 
+from torch.nn.utils import parameters_to_vector
+
+from ..agents import load_checkpoint
+from ..agents.a2c import a2c_iteration, make_optimizer
 from ..analysis import fraction_significant, make_regressors, unit_regression
 from ..analysis.bandits import expected_regret
 from ..analysis.decoding import decode
@@ -49,11 +52,9 @@ from ..analysis.observers import fit_softmax, observer_values
 from ..lab import RemoveInput, perturb, record_session
 from ..models import QLearning, make_baseline
 from ..models.diagnostics import FitWarning
+from ..seeding import make_generator
 from ..tasks import make_task
 from .bandits import FIG1
-from ..agents import load_checkpoint
-from ..agents.a2c import a2c_iteration, make_optimizer
-from ..seeding import make_generator
 from .base import Claim, Context, Experiment, register, training_points
 from .sim2 import PHASES, SCHEDULES, SIM2, phase_learning_rates
 
@@ -220,7 +221,7 @@ def timeline(checkpoint: Path, n_episodes: int, seed: int) -> dict:
     rows, previous = [], None
     for fraction, subject in points:
         row = timeline_point(record_session(subject, TEST_TASK, n_episodes, seed=seed), seed)
-        theta = torch.cat([w.detach().flatten() for w in subject.agent.parameters()])
+        theta = parameters_to_vector(subject.agent.parameters()).detach()
         iteration = round(fraction * cfg.n_iterations)
         row["training_reward"] = float(running[iteration - 1]) if iteration else float("nan")
         row["weight_change"] = (float("nan") if previous is None else float(
@@ -252,12 +253,12 @@ def outer_rate(checkpoint: Path, task_options: str, n_iterations: int, seed: int
     for group in optimizer.param_groups:
         group["lr"] = cfg.lr_at(middle)
     task, generator = make_task(cfg.task, cfg.batch_size, **cfg.task_overrides()), make_generator(seed)
-    weights = lambda: torch.cat([w.detach().flatten() for w in agent.parameters()])
     changes = []
     for _ in range(n_iterations):
-        before = weights()
+        before = parameters_to_vector(agent.parameters()).detach()
         a2c_iteration(agent, task, optimizer, generator, cfg, middle, cfg.entropy_at(middle))
-        changes.append(float((weights() - before).norm() / before.norm()) / cfg.batch_size)
+        after = parameters_to_vector(agent.parameters()).detach()
+        changes.append(float((after - before).norm() / before.norm()) / cfg.batch_size)
     return float(np.mean(changes))
 
 
@@ -429,14 +430,16 @@ def _values(ds: xr.Dataset, player: str, key: str) -> np.ndarray:
     return ds[key].sel(player=player).values
 
 
+def _learns_within_episode(name: str, gain: np.ndarray, regret: np.ndarray, random_regret: float) -> tuple[str, bool]:
+    """One memory core's verdict (gain ≥ 0.05 in every replica, mean regret ≤ 0.2 × random's) and its text."""
+    return (f"{name} gain {gain.mean():+.3f} (min {gain.min():+.3f}), regret {regret.mean():.2f}",
+            bool(gain.min() >= 0.05 and regret.mean() <= 0.2 * random_regret))
+
+
 def _claim_memory(n):
     random_regret = _values(n, "random", "regret").mean()
-    parts, ok = [], True
-    for c in MEMORY:
-        gain, regret = _values(n, c, "gain"), _values(n, c, "regret")
-        ok &= bool(gain.min() >= 0.05 and regret.mean() <= 0.2 * random_regret)
-        parts.append(f"{c} gain {gain.mean():+.3f} (min {gain.min():+.3f}), regret {regret.mean():.2f}")
-    return "; ".join(parts) + f"; random regret {random_regret:.2f}", ok
+    verdicts = [_learns_within_episode(c, _values(n, c, "gain"), _values(n, c, "regret"), random_regret) for c in MEMORY]
+    return "; ".join(text for text, _ in verdicts) + f"; random regret {random_regret:.2f}", all(ok for _, ok in verdicts)
 
 
 def _claim_no_memory(n):
@@ -528,11 +531,9 @@ def _claim_ppo(n):
     parts, ok = [], True
     for name in n["ppo_variant"].values:
         gain, regret = n["ppo_gain"].sel(ppo_variant=name).values, n["ppo_regret"].sel(ppo_variant=name).values
-        if name == "feedforward-ppo":
-            ok &= bool(gain.mean() < 0.03)
-        else:
-            ok &= bool(gain.min() >= 0.05 and regret.mean() <= 0.2 * random_regret)
-        parts.append(f"{name} gain {gain.mean():+.3f} (min {gain.min():+.3f}), regret {regret.mean():.2f}")
+        text, learns = _learns_within_episode(name, gain, regret, random_regret)
+        ok &= bool(gain.mean() < 0.03) if name == "feedforward-ppo" else learns  # without memory: flat
+        parts.append(text)
     return "; ".join(parts) + f"; random regret {random_regret:.2f}", ok
 
 

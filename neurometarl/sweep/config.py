@@ -22,7 +22,6 @@ import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from typeguard import TypeCheckError, check_type
 
@@ -32,7 +31,6 @@ from ..tasks import TASKS
 
 #: TrainConfig fields a sweep sets itself (per run), so they cannot appear in [train] or [grid]
 PER_RUN = ("task", "seed")
-TRAIN_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # every field has a default
 #: each field's declared type, without the CLI's markers: the type ``neurometarl train`` parses it with
 TRAIN_TYPES: dict[str, type] = typing.get_type_hints(TrainConfig)
 TEST_KEYS = {"task": None, "episodes": 200, "seed": 10_000}
@@ -77,7 +75,7 @@ class SweepConfig:
             raise ConfigError(f"unknown task(s) {unknown_tasks} in 'tasks'; see `neurometarl tasks`")
         if len(set(self.seeds)) != len(self.seeds) or len(set(self.tasks)) != len(self.tasks):
             raise ConfigError(f"'tasks' and 'seeds' must not repeat an entry (got tasks={list(self.tasks)}, seeds={list(self.seeds)})")
-        known = set(TRAIN_DEFAULTS) - set(PER_RUN)
+        known = set(TRAIN_TYPES) - set(PER_RUN)
         for section in ("train", "grid"):
             bad = sorted(set(getattr(self, section)) - known)
             if bad:
@@ -100,14 +98,13 @@ class SweepConfig:
         """Every run of the grid (validated: a bad combination fails here, before anything is scheduled)."""
         test = {**TEST_KEYS, **self.test}
         names = list(self.grid)
-        train = {"eval_episodes": 0, **self.train, **({"device": device} if device else {})}
+        train = {k: _coerce(k, v) for k, v in {"eval_episodes": 0, **self.train, **({"device": device} if device else {})}.items()}
         runs = []
         for task in self.tasks:
             for values in itertools.product(*(self.grid[n] for n in names)):
                 point = {k: _coerce(k, v) for k, v in zip(names, values)}
                 for seed in self.seeds:
-                    options = {k: _coerce(k, v) for k, v in {**train, **point}.items()}
-                    cfg = TrainConfig(task=task, seed=int(seed), **options)
+                    cfg = TrainConfig(task=task, seed=int(seed), **{**train, **point})  # a grid value overrides a default
                     runs.append(RunSpec(run_id(task, point, seed), cfg, point, test["task"] or task,
                                         int(test["episodes"]), int(test["seed"])))
         return runs
