@@ -80,13 +80,28 @@ def plot_regret(regret: xr.DataArray, *, ax=None) -> plt.Axes:
     return ax
 
 
-def plot_gain(gain: xr.DataArray, *, ax=None) -> plt.Axes:
-    """Within-episode learning: reward in trials 51–100 minus trials 1–10 per condition, from gain on (player, replica)."""
+def expected_gain(ds: xr.Dataset, prefix: str = "") -> tuple[xr.DataArray, xr.DataArray | None]:
+    """The within-episode gain per (player or ``ppo_variant``, replica) and its 95 % interval per player:
+    that of the expected reward where the numbers have it (``by_episode``, ``interval``), else the rewards'."""
+    if f"{prefix}by_episode" not in ds:
+        return ds[f"{prefix}gain"], None
+    return (ds[f"{prefix}by_episode"].sel(statistic="gain").mean("episode"),
+            ds[f"{prefix}interval"].sel(statistic="gain"))
+
+
+def plot_gain(gain: xr.DataArray, *, interval: xr.DataArray | None = None, ax=None) -> plt.Axes:
+    """Within-episode learning: reward in trials 51–100 minus trials 1–10 per condition, from gain on
+    (player, replica); with ``interval`` (player, bound) a line for each condition's 95 % interval. Dashed:
+    the learning claims' margin (0.05); dotted: the flat claims' (0.03)."""
     ax = ax or plt.gca()
-    _bars(ax, gain)
+    names = _bars(ax, gain)
+    if interval is not None:
+        for i, name in enumerate(names):
+            ax.plot([i, i], interval.sel(player=name).values, color="k", lw=1.6, solid_capstyle="butt")
     ax.axhline(0, color="k", lw=0.6)
     ax.axhline(0.05, color="k", ls="--", lw=0.6)
-    ax.set_ylabel("reward 51–100 − reward 1–10")
+    ax.axhline(0.03, color="k", ls=":", lw=0.6)
+    ax.set_ylabel(f"{'expected ' if interval is not None else ''}reward 51–100 − 1–10")
     return ax
 
 
@@ -156,12 +171,14 @@ def plot_shift(log_lr_per_choice: xr.DataArray, *, interval: xr.DataArray | None
 
 def plot_emergence(ds: xr.Dataset, path_stem: str | Path) -> list[Path]:
     """The six-panel emergence figure from the emergence experiment's numbers, written as ``<path_stem>.png`` and ``.pdf``."""
+    gain, gain_interval = expected_gain(ds)
     with use_style():
         fig, axes = plt.subplots(2, 3, figsize=(15, 8.2), gridspec_kw={"width_ratios": (1.45, 1, 1)})
         panels = ((lambda ax: plot_learning_curves(ds["reward_by_trial"], labels=json.loads(ds.attrs["labels"]), ax=ax),
                    "a  within-episode learning, weights frozen"),
                   (lambda ax: plot_regret(ds["regret"], ax=ax), "b  regret at trial 100 (correlated bandit)"),
-                  (lambda ax: plot_gain(ds["gain"], ax=ax), "c  learning gain (dashed: claim margin)"),
+                  (lambda ax: plot_gain(gain, interval=gain_interval, ax=ax),
+                   "c  learning gain (line: 95 % interval; claim margins)"),
                   (lambda ax: plot_learning_rates(ds["rw_alpha"], loglik_difference=ds["bayes_loglik_per_choice"] - ds["rw_loglik_per_choice"],
                                                   ax=ax), "d  fitted learning rate"),
                   (lambda ax: plot_units(ds["unit_fraction"], ax=ax), "e  unit coding at the choice step"),
@@ -204,20 +221,21 @@ def plot_two_rates(inner: xr.DataArray, outer: xr.DataArray, *, ax=None) -> plt.
 
 
 def plot_ppo(ds: xr.Dataset, *, ax=None) -> plt.Axes:
-    """Within-episode gain of each core trained by A2C and by PPO (``gain`` on (player, replica),
-    ``ppo_gain`` on (ppo_variant, replica)): paired bars, dots per replica."""
+    """Within-episode gain of each core trained by A2C and by PPO (:func:`expected_gain`): paired bars,
+    dots per replica."""
     ax = ax or plt.gca()
     names = [str(v).removesuffix("-ppo") for v in ds["ppo_variant"].values]
+    a2c, ppo = expected_gain(ds)[0], expected_gain(ds, "ppo_")[0]
     for i, name in enumerate(names):
-        for offset, values, hatch, label in ((-0.2, ds["gain"].sel(player=name).values, None, "A2C"),
-                                             (0.2, ds["ppo_gain"].sel(ppo_variant=f"{name}-ppo").values, "//", "PPO")):
+        for offset, values, hatch, label in ((-0.2, a2c.sel(player=name).values, None, "A2C"),
+                                             (0.2, ppo.sel(ppo_variant=f"{name}-ppo").values, "//", "PPO")):
             ax.bar(i + offset, values.mean(), width=0.38, color=STYLES[name][0], alpha=0.75, hatch=hatch,
                    edgecolor="k" if hatch else None, lw=0.3, label=label if i == 0 else None)
             ax.plot(np.full(values.size, i + offset), values, "o", ms=2.5, color="k")
     ax.axhline(0.05, color="k", ls="--", lw=0.6)
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xticks(range(len(names)), [SHORT[n] for n in names])
-    ax.set(ylabel="within-episode gain, reward 51–100 − 1–10")
+    ax.set(ylabel=f"within-episode gain, {'expected ' if 'by_episode' in ds else ''}reward 51–100 − 1–10")
     ax.legend(frameon=False, fontsize=7)
     return ax
 
