@@ -195,6 +195,12 @@ def percentile_interval(resamples: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def replica_interval(values: np.ndarray, rng: np.random.Generator, statistic=np.mean, n_boot: int = 2000) -> tuple[float, float]:
+    """95 % bootstrap interval of ``statistic`` over replicas: ``values`` (one per replica) resampled with replacement."""
+    values = np.asarray(values)
+    return percentile_interval(statistic(values[rng.integers(len(values), size=(n_boot, len(values)))], axis=1))
+
+
 def bootstrap_interval(values: np.ndarray, rng: np.random.Generator, n_boot: int = 2000) -> tuple[float, float]:
     """95 % two-level bootstrap interval of the mean of ``values`` (replica, episode): :func:`bootstrap_means`."""
     return percentile_interval(bootstrap_means(values, rng, n_boot))
@@ -377,8 +383,16 @@ def analyse(ctx: Context) -> xr.Dataset:
                  for prefix, values in per_episode.items()}  # (player, statistic, resample)
     players, expected = list(curves), list(STATISTICS).index("expected_reward")
     ratio = resampled[""][players.index("attention"), expected] / resampled[""][players.index("lstm"), expected]
-    spans = np.array([run["rises"][RISES.index("gain t90")] - run["rises"][RISES.index("gain t10")] for run in runs])
-    span_medians = np.median(spans[stats_rng.integers(len(spans), size=(2000, len(spans)))], axis=1)
+    rises = {r: np.array([run["rises"][RISES.index(r)] for run in runs]) for r in RISES}
+    inner, outer = np.array([r["inner"] for r in rates]), np.array([r["outer"] for r in rates])  # (replica, phase / condition)
+    replica_intervals = {  # name → (values per replica, statistic, long_name, units)
+        "timeline_span": (rises["gain t90"] - rises["gain t10"], np.median, "the median over replicas of the gain's t90 − t10", "1"),
+        "timeline_lead": (rises["training reward t90"] - rises["gain t50"], np.mean,
+                          "the mean over replicas of the training reward's t90 − the gain's t50", "1"),
+        "inner_ratio": (inner[:, 1:3].mean(1) / inner[:, [0, 3]].mean(1), np.mean,
+                        "the mean over replicas of the inner α's volatile / stable ratio", "1"),
+        "outer_ratio": (outer[:, 1] / outer[:, 0], np.mean, "the mean over replicas of the outer rate's volatile / stable ratio", "1"),
+    }
     stat_dims = {"": "player", "ppo_": "ppo_variant"}
 
     def shift(key: str) -> np.ndarray:
@@ -427,8 +441,9 @@ def analyse(ctx: Context) -> xr.Dataset:
            for prefix, dim in stat_dims.items()},
         "attention_ratio_interval": (("bound",), np.array(percentile_interval(ratio)),
                                      {"long_name": "95 % bootstrap interval of the expected reward ratio, attention / LSTM", "units": "1"}),
-        "timeline_span_interval": (("bound",), np.array(percentile_interval(span_medians)),
-                                   {"long_name": "95 % bootstrap interval (replicas) of the median gain t90 − t10", "units": "1"}),
+        **{f"{name}_interval": (("bound",), np.array(replica_interval(values, stats_rng, statistic)),
+                                {"long_name": f"95 % bootstrap interval (replicas) of {long_name}", "units": units})
+           for name, (values, statistic, long_name, units) in replica_intervals.items()},
         "inner_rate": (("replica", "phase"), np.array([r["inner"] for r in rates]),
                        {"long_name": "inner learner: effective learning rate α per trial, volatility test phases", "units": "1"}),
         "outer_rate": (("replica", "outer_condition"), np.array([r["outer"] for r in rates]),
@@ -617,9 +632,11 @@ def _claim_gradual(n):
 
 def _claim_before_plateau(n):
     r = _rises(n)
+    lead = n["timeline_lead_interval"].values
     return _decided(f"gain t50 {', '.join(f'{v:.3f}' for v in r['gain t50'])} vs training reward t90 "
-                    f"{', '.join(f'{v:.3f}' for v in r['training reward t90'])} (replicas)",
-                    [bool((r["gain t50"] < r["training reward t90"]).all())])
+                    f"{', '.join(f'{v:.3f}' for v in r['training reward t90'])} (replicas); lead "
+                    f"{np.mean(r['training reward t90'] - r['gain t50']):.3f} [{lead[0]:.3f}, {lead[1]:.3f}] of training",
+                    [bool((r["gain t50"] < r["training reward t90"]).all()), side(lead, 0.0)])
 
 
 def _claim_two_rates(n):
@@ -630,10 +647,12 @@ def _claim_two_rates(n):
     separation = (inner.min("phase") / outer.max("outer_condition")).values
     tracks = ((inner.sel(phase="volatile-1") > inner.sel(phase="stable-1")) & (inner.sel(phase="volatile-2") > inner.sel(phase="stable-2"))).values
     ok = bool((separation >= 100).all() and tracks.all() and (np.abs(outer_ratio - 1) < np.abs(inner_ratio - 1)).all())
+    inner_iv, outer_iv = n["inner_ratio_interval"].values, n["outer_ratio_interval"].values
     text = (f"inner α {float(inner.mean()):.3f} a trial, outer {float(outer.mean()):.2e} an episode; smallest ratio "
-            f"{separation.min():,.0f}×; volatile/stable inner {', '.join(f'{v:.2f}' for v in inner_ratio)}, outer "
-            f"{', '.join(f'{v:.2f}' for v in outer_ratio)}; inner higher when volatile in both schedules in {tracks.sum()} of {tracks.size}")
-    return _decided(text, [ok])
+            f"{separation.min():,.0f}×; volatile/stable inner {', '.join(f'{v:.2f}' for v in inner_ratio)} "
+            f"[{inner_iv[0]:.2f}, {inner_iv[1]:.2f}], outer {', '.join(f'{v:.2f}' for v in outer_ratio)} "
+            f"[{outer_iv[0]:.2f}, {outer_iv[1]:.2f}]; inner higher when volatile in both schedules in {tracks.sum()} of {tracks.size}")
+    return _decided(text, [ok, side(inner_iv, 1.0)])
 
 
 def _claim_ppo(n):
@@ -668,11 +687,12 @@ CLAIMS = (
     Claim("timeline_gradual", "the inner learner appears gradually over outer training, not in a jump", "beyond the paper",
           "the 95 % interval (replicas) of the median gain t90 − t10 above 0.1 of training", _claim_gradual),
     Claim("timeline_before_plateau", "the inner learner appears before the outer reward plateaus", "beyond the paper",
-          "the gain's t50 < the training reward's t90 in every replica", _claim_before_plateau),
+          "the gain's t50 < the training reward's t90 in every replica, and the interval (replicas) of the lead above 0",
+          _claim_before_plateau),
     Claim("two_rates", "the inner and the outer learner differ in rate by orders of magnitude, and only the inner one "
           "tracks volatility", "beyond the paper; Wang et al. 2018 Sim 2",
           "every replica: smallest phase α ≥ 100 × outer rate; α volatile > stable in both schedules; "
-          "|outer ratio − 1| < |inner ratio − 1|", _claim_two_rates),
+          "|outer ratio − 1| < |inner ratio − 1|; the interval (replicas) of the inner ratio above 1", _claim_two_rates),
     Claim("ppo_emerges", "meta-RL emerges under PPO as under A2C: memory cores learn within episodes, without memory not",
           "beyond the paper", "PPO LSTM, GRU, RNN learn (the intervals of memory_learns_within_episode); PPO feed-forward: gain's interval below 0.03",
           _claim_ppo),
