@@ -26,10 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 from neurometarl.agents import AgentSubject
-from neurometarl.experiments.base import checkpoint_dir, train_all, training_points
-from neurometarl.experiments.emergence import REUSE, TEST_TASK, TRAIN, episode_statistics
+from neurometarl.experiments.base import shipped_checkpoint, train_all, training_points
+from neurometarl.experiments.emergence import EMERGENCE, TEST_TASK, TRAIN, episode_statistics
 from neurometarl.lab import record_session
-from neurometarl.settings import checkpoints_dir
 
 
 def test(subject, seed: int, n_episodes: int) -> dict:
@@ -60,10 +59,8 @@ def main() -> None:
           f"(shipped budget {base.train_episodes:,}) in {time.perf_counter() - started:.0f} s")
     rows = [{"seed": run_cfg.seed, "episodes": round(fraction * cfg.train_episodes), **test(subject, run_cfg.seed, args.episodes)}
             for run_cfg, path in runs for fraction, subject in training_points(path)]
-    shipped_root = checkpoints_dir()
     for s in range(args.seeds):
-        shipped = (shipped_root / REUSE[args.variant] / f"seed{s}" if args.variant in REUSE
-                   else checkpoint_dir(shipped_root, "emergence", args.variant, s))
+        shipped = shipped_checkpoint(EMERGENCE, args.variant, s)
         if (shipped / "checkpoint.pt").is_file():
             rows.append({"seed": s, "episodes": "shipped", **test(AgentSubject.from_checkpoint(shipped), s, args.episodes)})
     table = pd.DataFrame(rows).groupby("episodes", sort=False).agg(regret=("regret", "mean"), gain=("gain", "mean"),

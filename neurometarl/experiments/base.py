@@ -123,6 +123,13 @@ def checkpoint_dir(root: Path, experiment: str, variant: str, seed: int) -> Path
     return root / experiment / variant / f"seed{seed}"
 
 
+def shipped_checkpoint(exp: Experiment, variant: str, seed: int, root: Path | None = None) -> Path:
+    """Folder of one replica's shipped checkpoint (under ``root``, default :func:`checkpoints_dir`): the
+    experiment's own, or another experiment's for a variant it reuses (``exp.reuse``, trained with the same config)."""
+    root = checkpoints_dir() if root is None else root
+    return root / exp.reuse[variant] / f"seed{seed}" if variant in exp.reuse else checkpoint_dir(root, exp.name, variant, seed)
+
+
 def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: int, progress: bool,
                     scale: float = 1.0, n_workers: int = 1) -> dict[str, list[Path]]:
     """Checkpoint paths per variant: shipped ones, or trained afresh into ``out_dir/checkpoints``.
@@ -137,9 +144,7 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
         paths[variant] = []
         for seed in range(n_seeds):
             if shipped_root is not None:
-                shipped = checkpoint_dir(shipped_root, exp.name, variant, seed)
-                if variant in exp.reuse:  # another experiment's shipped agents, trained with the same config
-                    shipped = shipped_root / exp.reuse[variant] / f"seed{seed}"
+                shipped = shipped_checkpoint(exp, variant, seed, shipped_root)
                 if not (shipped / "checkpoint.pt").is_file():
                     raise CheckpointError(
                         f"no shipped checkpoint for {exp.name}/{variant} seed {seed} at {shipped}; "

@@ -120,9 +120,9 @@ def learning_curve_summary(ds: xr.Dataset) -> dict:
     100; and the :func:`episode_statistics` under ``by_episode``."""
     curve = ds["reward"].mean("episode").to_numpy()
     early, late = float(curve[EARLY].mean()), float(curve[LATE].mean())
+    by_episode = episode_statistics(ds)
     return {"reward_by_trial": curve.tolist(), "reward": float(curve.mean()), "early": early, "late": late,
-            "gain": late - early, "regret_100": float(expected_regret(ds).isel(trial=-1).mean()),
-            "by_episode": episode_statistics(ds)}
+            "gain": late - early, "regret_100": float(by_episode["regret"].mean()), "by_episode": by_episode}
 
 
 def behaviour_fits(ds: xr.Dataset) -> dict:
@@ -289,6 +289,13 @@ def outer_rate(checkpoint: Path, task_options: str, n_iterations: int, seed: int
     return float(np.mean(changes))
 
 
+def volatility_ratios(inner: xr.DataArray, outer: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per replica, volatile / stable: of the inner α (on (replica, phase): the two volatile phases' mean over
+    the two stable ones') and of the outer rate (on (replica, outer_condition))."""
+    stable, volatile = (inner.sel(phase=[f"{kind}-1", f"{kind}-2"]).mean("phase") for kind in ("stable", "volatile"))
+    return (volatile / stable).values, (outer.sel(outer_condition="volatile") / outer.sel(outer_condition="stable")).values
+
+
 def two_rates(subject, checkpoint: Path, n_episodes: int, seed: int) -> dict:
     """The inner learner's α in the four phases of the volatility test schedules (Sim 2's fit) and the outer
     learner's rate on all-stable and all-volatile training episodes, for one agent."""
@@ -384,14 +391,16 @@ def analyse(ctx: Context) -> xr.Dataset:
     players, expected = list(curves), list(STATISTICS).index("expected_reward")
     ratio = resampled[""][players.index("attention"), expected] / resampled[""][players.index("lstm"), expected]
     rises = {r: np.array([run["rises"][RISES.index(r)] for run in runs]) for r in RISES}
-    inner, outer = np.array([r["inner"] for r in rates]), np.array([r["outer"] for r in rates])  # (replica, phase / condition)
+    inner_rate = xr.DataArray([r["inner"] for r in rates], dims=("replica", "phase"), coords={"phase": [p for p, _, _ in PHASES]})
+    outer_rate = xr.DataArray([r["outer"] for r in rates], dims=("replica", "outer_condition"),
+                              coords={"outer_condition": list(OUTER_CONDITIONS)})
+    inner_ratio, outer_ratio = volatility_ratios(inner_rate, outer_rate)
     replica_intervals = {  # name → (values per replica, statistic, long_name, units)
         "timeline_span": (rises["gain t90"] - rises["gain t10"], np.median, "the median over replicas of the gain's t90 − t10", "1"),
         "timeline_lead": (rises["training reward t90"] - rises["gain t50"], np.mean,
                           "the mean over replicas of the training reward's t90 − the gain's t50", "1"),
-        "inner_ratio": (inner[:, 1:3].mean(1) / inner[:, [0, 3]].mean(1), np.mean,
-                        "the mean over replicas of the inner α's volatile / stable ratio", "1"),
-        "outer_ratio": (outer[:, 1] / outer[:, 0], np.mean, "the mean over replicas of the outer rate's volatile / stable ratio", "1"),
+        "inner_ratio": (inner_ratio, np.mean, "the mean over replicas of the inner α's volatile / stable ratio", "1"),
+        "outer_ratio": (outer_ratio, np.mean, "the mean over replicas of the outer rate's volatile / stable ratio", "1"),
     }
     stat_dims = {"": "player", "ppo_": "ppo_variant"}
 
@@ -444,9 +453,9 @@ def analyse(ctx: Context) -> xr.Dataset:
         **{f"{name}_interval": (("bound",), np.array(replica_interval(values, stats_rng, statistic)),
                                 {"long_name": f"95 % bootstrap interval (replicas) of {long_name}", "units": units})
            for name, (values, statistic, long_name, units) in replica_intervals.items()},
-        "inner_rate": (("replica", "phase"), np.array([r["inner"] for r in rates]),
+        "inner_rate": (("replica", "phase"), inner_rate.values,
                        {"long_name": "inner learner: effective learning rate α per trial, volatility test phases", "units": "1"}),
-        "outer_rate": (("replica", "outer_condition"), np.array([r["outer"] for r in rates]),
+        "outer_rate": (("replica", "outer_condition"), outer_rate.values,
                        {"long_name": "outer learner: relative weight change per training episode, ‖Δθ‖ / ‖θ‖", "units": "1"}),
         "final_training_reward": (("variant", "replica"),
  np.array([[_final_training_reward(p) for p in paths] for paths in ctx.checkpoints.values()]),
@@ -641,9 +650,7 @@ def _claim_before_plateau(n):
 
 def _claim_two_rates(n):
     inner, outer = n["inner_rate"], n["outer_rate"]
-    stable, volatile = inner.sel(phase=["stable-1", "stable-2"]).mean("phase"), inner.sel(phase=["volatile-1", "volatile-2"]).mean("phase")
-    inner_ratio = (volatile / stable).values
-    outer_ratio = (outer.sel(outer_condition="volatile") / outer.sel(outer_condition="stable")).values
+    inner_ratio, outer_ratio = volatility_ratios(inner, outer)
     separation = (inner.min("phase") / outer.max("outer_condition")).values
     tracks = ((inner.sel(phase="volatile-1") > inner.sel(phase="stable-1")) & (inner.sel(phase="volatile-2") > inner.sel(phase="stable-2"))).values
     ok = bool((separation >= 100).all() and tracks.all() and (np.abs(outer_ratio - 1) < np.abs(inner_ratio - 1)).all())
