@@ -258,7 +258,7 @@ def _reproduce(args: Reproduce) -> int:
         print(f"{stage}: {exp.title}", flush=True)
         stage_started = time.perf_counter()
         card = run_experiment(name, out, retrain=args.retrain, seed=args.seed, progress=not args.quiet,
-                              n_workers=args.n_workers)
+                              n_workers=args.n_workers, trained_root=results)  # a run an earlier stage trained is not trained again
         elapsed = time.perf_counter() - stage_started
         write_stage(out, config, card, elapsed)
         for c in card["claims"]:

@@ -129,3 +129,30 @@ def test_seeds_trained_in_parallel_processes_equal_those_trained_one_after_anoth
         assert all(torch.equal(one[k], two[k]) for k in one)
     seeds = [load_checkpoint(tmp_path / "w2" / f"seed{s}" / "checkpoint.pt").agent.state_dict() for s in (0, 1)]
     assert not all(torch.equal(seeds[0][k], seeds[1][k]) for k in seeds[0])  # each process trained its own seed
+
+
+def test_retrain_trains_each_training_once(tmp_path):
+    """A variant that differs only in snapshots shares the run that keeps them (its weights are the same as
+    without), and a variant reused from another experiment takes that experiment's finished run from the
+    results folder only when its config is the same."""
+    from neurometarl.experiments.base import Experiment, get_checkpoints
+
+    cfg = dataclasses.replace(TINY, eval_episodes=0)
+    plain = train(cfg, tmp_path / "plain", progress=False).agent.state_dict()
+    kept = train(dataclasses.replace(cfg, snapshots=2), tmp_path / "kept", progress=False).agent.state_dict()
+    assert all(torch.equal(plain[k], kept[k]) for k in plain)  # snapshots do not change training
+    other_cfg = dataclasses.replace(cfg, gamma=0.8)
+    other = tmp_path / "results" / "other" / "checkpoints" / "other" / "base" / "seed0"
+    train(other_cfg, other, progress=False)
+    exp = Experiment("mine", "", train={"plain": cfg, "timeline": dataclasses.replace(cfg, snapshots=2), "borrowed": other_cfg,
+                                        "borrowed-longer": dataclasses.replace(other_cfg, train_episodes=64)},
+                     analyse=None, plot=None, n_seeds=1,  # type: ignore[arg-type]
+                     reuse={"borrowed": "other/base", "borrowed-longer": "other/base"})
+    paths = get_checkpoints(exp, retrain=True, out_dir=tmp_path / "mine", n_seeds=1, progress=False,
+                            trained_root=tmp_path / "results")
+    assert paths["plain"] == paths["timeline"] == [tmp_path / "mine" / "checkpoints" / "mine" / "timeline" / "seed0"]
+    assert list((paths["plain"][0] / "snapshots").glob("iter*.pt"))
+    assert paths["borrowed"] == [other]  # same config: the other experiment's run
+    assert paths["borrowed-longer"] == [tmp_path / "mine" / "checkpoints" / "mine" / "borrowed-longer" / "seed0"]
+    assert not (tmp_path / "mine" / "checkpoints" / "mine" / "plain").exists()
+    assert load_checkpoint(paths["borrowed-longer"][0]).config.train_episodes == 64

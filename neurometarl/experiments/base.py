@@ -131,34 +131,48 @@ def shipped_checkpoint(exp: Experiment, variant: str, seed: int, root: Path | No
 
 
 def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: int, progress: bool,
-                    scale: float = 1.0, n_workers: int = 1) -> dict[str, list[Path]]:
+                    scale: float = 1.0, n_workers: int = 1, trained_root: Path | None = None) -> dict[str, list[Path]]:
     """Checkpoint paths per variant: shipped ones, or trained afresh into ``out_dir/checkpoints``.
 
     ``scale`` multiplies the training episodes (for quick tests of the pipeline); ``n_workers`` trains that
     many seeds at once, each in its own process on one thread (the weights do not depend on it).
+    With ``retrain`` each training is run once: variants whose configs differ only in ``snapshots`` (which
+    do not change training) share the run that keeps the most, and a variant reused from another
+    experiment (``exp.reuse``) takes that experiment's finished run under ``trained_root`` (a results
+    folder of ``reproduce --retrain``: ``<experiment>/checkpoints/...``) when its config is the same.
     """
-    paths: dict[str, list[Path]] = {}
-    jobs: list[tuple[TrainConfig, Path]] = []  # (config, folder) of each run still to train or finish
-    shipped_root = None if retrain else checkpoints_dir()  # (retraining needs no shipped folder)
-    for variant, cfg in exp.train.items():
-        paths[variant] = []
-        for seed in range(n_seeds):
-            if shipped_root is not None:
-                shipped = shipped_checkpoint(exp, variant, seed, shipped_root)
+    if not retrain:
+        paths = {variant: [shipped_checkpoint(exp, variant, seed) for seed in range(n_seeds)] for variant in exp.train}
+        for variant, folders in paths.items():
+            for seed, shipped in enumerate(folders):
                 if not (shipped / "checkpoint.pt").is_file():
-                    raise CheckpointError(
-                        f"no shipped checkpoint for {exp.name}/{variant} seed {seed} at {shipped}; "
-                        f"run `neurometarl experiment {exp.name} --retrain`")
-                paths[variant].append(shipped)
-                continue
-            target = checkpoint_dir(out_dir / "checkpoints", exp.name, variant, seed)
-            seeded = dataclasses.replace(cfg, seed=seed, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * scale)))
-            done = target / "checkpoint.pt"
-            if not (done.is_file() and load_checkpoint(done).iteration == seeded.n_iterations):
-                jobs.append((seeded, target))
-            paths[variant].append(target)
+                    raise CheckpointError(f"no shipped checkpoint for {exp.name}/{variant} seed {seed} at {shipped}; "
+                                          f"run `neurometarl experiment {exp.name} --retrain`")
+        return paths
+    wanted = {(variant, seed): dataclasses.replace(cfg, seed=seed, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * scale)))
+              for variant, cfg in exp.train.items() for seed in range(n_seeds)}
+    runs: dict[TrainConfig, tuple[TrainConfig, Path]] = {}  # training (snapshots aside) -> (config, folder) that runs it
+    for (variant, seed), cfg in sorted(wanted.items(), key=lambda item: -item[1].snapshots):
+        training = dataclasses.replace(cfg, snapshots=0)
+        if training not in runs:
+            elsewhere = None
+            if variant in exp.reuse and trained_root is not None:
+                other, other_variant = exp.reuse[variant].split("/")
+                elsewhere = checkpoint_dir(trained_root / other / "checkpoints", other, other_variant, seed)
+            runs[training] = (cfg, elsewhere if elsewhere is not None and _finished(elsewhere, cfg, same_config=True)
+                              else checkpoint_dir(out_dir / "checkpoints", exp.name, variant, seed))
+    jobs = [(cfg, target) for cfg, target in runs.values() if not _finished(target, cfg)]
     train_all(jobs, n_workers=n_workers, progress=progress, desc=f"train {exp.name}")
-    return paths
+    return {variant: [runs[dataclasses.replace(wanted[variant, seed], snapshots=0)][1] for seed in range(n_seeds)]
+            for variant in exp.train}
+
+
+def _finished(folder: Path, cfg: TrainConfig, same_config: bool = False) -> bool:
+    """Whether ``folder`` holds a run trained to the end of ``cfg``'s budget (and from ``cfg`` itself, if asked)."""
+    if not (folder / "checkpoint.pt").is_file():
+        return False
+    ckpt = load_checkpoint(folder)
+    return ckpt.iteration == cfg.n_iterations and (not same_config or ckpt.config == cfg)
 
 
 def train_all(jobs: list[tuple[TrainConfig, Path]], *, n_workers: int = 1, progress: bool = True,

@@ -15,10 +15,12 @@ from .catalogue import get_experiment
 
 def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_seeds: int | None = None,
                    seed: int = 0, progress: bool = True, scale: float = 1.0, sizes: dict[str, int] | None = None,
-                   n_workers: int = 1) -> dict:
+                   n_workers: int = 1, trained_root: Path | None = None) -> dict:
     """Run experiment ``name`` end to end; returns the scorecard (also written to ``out_dir``).
 
-    ``n_workers``: with ``retrain``, train that many seeds at once, one process each.
+    ``n_workers``: with ``retrain``, train that many seeds at once, one process each. ``trained_root``:
+    with ``retrain``, a results folder whose other experiments' finished runs stand in for the variants
+    this one reuses from them (see :func:`~neurometarl.experiments.base.get_checkpoints`).
 
     ``sizes`` overrides some of the experiment's declared sizes (``Experiment.sizes``), e.g.
     ``{"n_test": 20}`` for a quick check; ``scale`` shrinks the training budget with ``retrain``.
@@ -43,7 +45,7 @@ def run_experiment(name: str, out_dir: str | Path, *, retrain: bool = False, n_s
         raise DataError(f"experiment {name}: {reason}")
     started = time.perf_counter()
     checkpoints = get_checkpoints(exp, retrain=retrain, out_dir=out_dir, n_seeds=n_seeds, progress=progress, scale=scale,
-                                  n_workers=n_workers)
+                                  n_workers=n_workers, trained_root=trained_root)
     subjects = {v: [AgentSubject.from_checkpoint(p) for p in ps] for v, ps in checkpoints.items()}
     with quiet(not progress):  # the analyses' sessions and fits show terminal bars unless told not to
         numbers = exp.analyse(Context(exp, subjects, checkpoints, seed, out_dir, sizes))
