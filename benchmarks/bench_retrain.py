@@ -14,7 +14,6 @@ before and after each arm is printed beside its time.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import torch
 
 from neurometarl.agents import load_checkpoint
-from neurometarl.experiments.base import train_all
+from neurometarl.experiments.base import replica_config, train_all
 from neurometarl.experiments.catalogue import get_experiment
 
 
@@ -34,8 +33,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     exp = get_experiment(args.experiment)
-    runs = [dataclasses.replace(cfg, seed=seed, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * args.scale)))
-            for cfg in exp.train.values() for seed in range(exp.n_seeds)]
+    runs = [replica_config(cfg, seed, args.scale) for cfg in exp.train.values() for seed in range(exp.n_seeds)]
     episodes = sum(cfg.train_episodes for cfg in runs)
     print(f"retrain {exp.name}: {len(runs)} runs, {episodes:,} training episodes in all (scale {args.scale}); "
           f"{os.cpu_count()} CPUs")

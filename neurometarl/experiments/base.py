@@ -130,6 +130,12 @@ def shipped_checkpoint(exp: Experiment, variant: str, seed: int, root: Path | No
     return root / exp.reuse[variant] / f"seed{seed}" if variant in exp.reuse else checkpoint_dir(root, exp.name, variant, seed)
 
 
+def replica_config(cfg: TrainConfig, seed: int, scale: float = 1.0) -> TrainConfig:
+    """One replica's training config as ``--retrain`` trains it: ``cfg`` with ``seed`` and its episodes
+    multiplied by ``scale`` (at least one batch)."""
+    return dataclasses.replace(cfg, seed=seed, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * scale)))
+
+
 def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: int, progress: bool,
                     scale: float = 1.0, n_workers: int = 1, trained_root: Path | None = None) -> dict[str, list[Path]]:
     """Checkpoint paths per variant: shipped ones, or trained afresh into ``out_dir/checkpoints``.
@@ -149,8 +155,7 @@ def get_checkpoints(exp: Experiment, *, retrain: bool, out_dir: Path, n_seeds: i
                     raise CheckpointError(f"no shipped checkpoint for {exp.name}/{variant} seed {seed} at {shipped}; "
                                           f"run `neurometarl experiment {exp.name} --retrain`")
         return paths
-    wanted = {(variant, seed): dataclasses.replace(cfg, seed=seed, train_episodes=max(cfg.batch_size, int(cfg.train_episodes * scale)))
-              for variant, cfg in exp.train.items() for seed in range(n_seeds)}
+    wanted = {(variant, seed): replica_config(cfg, seed, scale) for variant, cfg in exp.train.items() for seed in range(n_seeds)}
     runs: dict[TrainConfig, tuple[TrainConfig, Path]] = {}  # training (snapshots aside) -> (config, folder) that runs it
     for (variant, seed), cfg in sorted(wanted.items(), key=lambda item: -item[1].snapshots):
         training = dataclasses.replace(cfg, snapshots=0)
