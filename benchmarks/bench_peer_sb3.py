@@ -47,6 +47,7 @@ import torch
 
 from neurometarl.agents import AgentSubject, TrainConfig, evaluate, load_checkpoint, train
 from neurometarl.analysis.bandits import expected_regret
+from neurometarl.errors import ConfigError
 from neurometarl.lab import record_session
 
 TARGET, TEST_EPISODES, TEST_SEED, N_TRIALS = 0.70, 300, 10_000, 100
@@ -205,8 +206,13 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=TrainConfig.train_episodes, help="the a2c arm's training episodes")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
-    if "custom" in args.arms and not args.custom:
-        parser.error("the custom arm needs --custom '{...}' (TrainConfig fields as JSON)")
+    if "custom" in args.arms:
+        try:
+            TrainConfig(task="bandit-correlated", **args.custom)
+        except (TypeError, ConfigError) as err:
+            parser.error(f"--custom must be a JSON object of TrainConfig fields: {err}")
+        if not args.custom:
+            parser.error("the custom arm needs --custom '{...}' (TrainConfig fields as JSON)")
     torch.set_num_threads(1)
 
     runs: dict[str, list[dict]] = {}
@@ -216,7 +222,8 @@ def main(argv=None):
             if arm == "sb3":
                 run = run_sb3(seed, args.sb3_budget, args.eval_every, args.n_envs)
             else:
-                options = {**ARMS, "a2c": {"train_episodes": args.episodes}, "custom": args.custom}[arm]
+                arms = {**ARMS, "a2c": {"train_episodes": args.episodes, **ARMS["a2c"]}, "custom": args.custom}
+                options = arms[arm]
                 run = run_neurometarl(options, seed, args.snapshots)
             runs.setdefault(arm, []).append({"seed": seed, **run})
             print(f"  {run['env_steps_per_s']:,.0f} env steps/s; time to 0.70 {run['time_to_target_s']:.1f} s", flush=True)
